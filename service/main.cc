@@ -1,0 +1,111 @@
+// statesd: serves mozuma.states.v1.StateService. Parses flags, starts the
+// server, and drains it on SIGINT or SIGTERM.
+#include <google/protobuf/stubs/logging.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "core/names.h"
+#include "service/server/server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to serve on: host:port, [ipv6]:port or unix:/path. Port 0 "
+          "picks a free port; the startup line says which.");
+ABSL_FLAG(std::string, name_charset, "unicode",
+          "Characters allowed in names besides '_' and '-': \"unicode\" "
+          "(letters and numbers of any script, as MoZuMa) or \"ascii\" "
+          "([A-Za-z0-9]).");
+ABSL_FLAG(std::size_t, max_name_bytes,
+          mozuma::states::NameRules::kDefaultMaxNameBytes,
+          "Longest valid name, in UTF-8 bytes.");
+ABSL_FLAG(std::size_t, max_extras, mozuma::states::NameRules::kDefaultMaxExtras,
+          "Most extra elements a state type may have.");
+ABSL_FLAG(std::size_t, max_batch_size,
+          mozuma::states::ServiceLimits::kDefaultMaxBatchSize,
+          "Most items one batch request (validation, candidates) may hold.");
+ABSL_FLAG(absl::Duration, drain_grace, absl::Seconds(10),
+          "On SIGINT or SIGTERM, how long calls in flight may take to finish "
+          "before they are cancelled.");
+ABSL_FLAG(absl::Duration, TEST_response_delay, absl::ZeroDuration(),
+          "For tests only: delay every answer by this long.");
+
+namespace {
+
+// Protobuf logs every string field with invalid UTF-8 it meets while
+// parsing. The server reports those to the client as INVALID_UTF8, so the
+// log line would only let any client fill the server's log.
+void FilterProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                       int line, const std::string& message) {
+  if (absl::StrContains(message, "invalid UTF-8")) return;
+  static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+  std::cerr << "[libprotobuf " << kLevels[level] << " " << filename << ":"
+            << line << "] " << message << std::endl;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "statesd: " << message << std::endl;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Serves mozuma.states.v1.StateService with the grpc.health.v1 health "
+      "service and server reflection.\n\n"
+      "Usage: statesd [--listen=127.0.0.1:50051] [flags]\n\n"
+      "SIGINT or SIGTERM drains: health turns NOT_SERVING, no new call is "
+      "taken, calls in flight get --drain_grace to finish, and the process "
+      "exits 0.");
+  absl::ParseCommandLine(argc, argv);
+
+  mozuma::states::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  absl::StatusOr<mozuma::states::NameCharset> charset =
+      mozuma::states::ParseNameCharset(absl::GetFlag(FLAGS_name_charset));
+  if (!charset.ok()) return Fail(absl::StrCat("--name_charset: ", charset.status().message()));
+  options.limits.rules.charset = *charset;
+  options.limits.rules.max_name_bytes = absl::GetFlag(FLAGS_max_name_bytes);
+  options.limits.rules.max_extras = absl::GetFlag(FLAGS_max_extras);
+  options.limits.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
+  if (options.limits.rules.max_name_bytes == 0) return Fail("--max_name_bytes must be at least 1");
+  if (options.limits.max_batch_size == 0) return Fail("--max_batch_size must be at least 1");
+  const absl::Duration grace = absl::GetFlag(FLAGS_drain_grace);
+  if (grace < absl::ZeroDuration()) return Fail("--drain_grace must not be negative");
+  options.TEST_response_delay = absl::GetFlag(FLAGS_TEST_response_delay);
+
+  google::protobuf::SetLogHandler(&FilterProtobufLog);
+
+  // Block the stop signals before gRPC starts its threads, so that they all
+  // inherit the mask and only sigwait() below sees the signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<mozuma::states::Server>> server =
+      mozuma::states::Server::Start(options);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+
+  std::cout << "statesd: serving mozuma.states.v1.StateService on "
+            << (*server)->address() << " (names: "
+            << mozuma::states::NameCharsetName(options.limits.rules.charset)
+            << ", health and reflection on)" << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cout << "statesd: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
+            << " received; draining for up to " << absl::FormatDuration(grace)
+            << std::endl;
+  (*server)->Drain(grace);
+  std::cout << "statesd: stopped" << std::endl;
+  return 0;
+}
