@@ -42,20 +42,27 @@ grpc::ServerUnaryReactor* StateService::Serve(
     const grpc::ByteBuffer& request_bytes, grpc::ByteBuffer& response_bytes,
     Handler<Request, Response> handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Finish(reactor, ToGrpcStatus(Run<Request, Response>(
-                      handlers_, handler, request_bytes, response_bytes)));
+  Finish(context, reactor,
+         ToGrpcStatus(Run<Request, Response>(handlers_, handler, request_bytes,
+                                             response_bytes)));
   return reactor;
 }
 
-void StateService::Finish(grpc::ServerUnaryReactor* reactor,
+void StateService::Finish(grpc::CallbackServerContext* context,
+                          grpc::ServerUnaryReactor* reactor,
                           grpc::Status status) {
   if (delay_ <= absl::ZeroDuration()) {
     reactor->Finish(std::move(status));
     return;
   }
+  // Test-only path: answer later from a thread of its own, early if the
+  // call is cancelled (as a drain past its grace period does).
   std::lock_guard<std::mutex> lock(delayed_mutex_);
-  delayed_.emplace_back([reactor, status = std::move(status), this] {
-    absl::SleepFor(delay_);
+  delayed_.emplace_back([context, reactor, status = std::move(status), this] {
+    const absl::Time until = absl::Now() + delay_;
+    while (absl::Now() < until && !context->IsCancelled()) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
     reactor->Finish(status);
   });
 }

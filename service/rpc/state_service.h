@@ -67,7 +67,8 @@ class StateService final : public StateServiceBase {
                                   grpc::ByteBuffer& response_bytes,
                                   Handler<Request, Response> handler);
 
-  void Finish(grpc::ServerUnaryReactor* reactor, grpc::Status status);
+  void Finish(grpc::CallbackServerContext* context,
+              grpc::ServerUnaryReactor* reactor, grpc::Status status);
 
   const StateHandlers handlers_;
   absl::Duration delay_ = absl::ZeroDuration();

@@ -1,7 +1,5 @@
 // statesd: serves mozuma.states.v1.StateService. Parses flags, starts the
 // server, and drains it on SIGINT or SIGTERM.
-#include <google/protobuf/stubs/logging.h>
-
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -9,10 +7,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "core/names.h"
+#include "core/protobuf_log.h"
 #include "service/server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -37,17 +35,6 @@ ABSL_FLAG(absl::Duration, TEST_response_delay, absl::ZeroDuration(),
           "For tests only: delay every answer by this long.");
 
 namespace {
-
-// Protobuf logs every string field with invalid UTF-8 it meets while
-// parsing. The server reports those to the client as INVALID_UTF8, so the
-// log line would only let any client fill the server's log.
-void FilterProtobufLog(google::protobuf::LogLevel level, const char* filename,
-                       int line, const std::string& message) {
-  if (absl::StrContains(message, "invalid UTF-8")) return;
-  static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
-  std::cerr << "[libprotobuf " << kLevels[level] << " " << filename << ":"
-            << line << "] " << message << std::endl;
-}
 
 int Fail(const std::string& message) {
   std::cerr << "statesd: " << message << std::endl;
@@ -81,7 +68,7 @@ int main(int argc, char** argv) {
   if (grace < absl::ZeroDuration()) return Fail("--drain_grace must not be negative");
   options.TEST_response_delay = absl::GetFlag(FLAGS_TEST_response_delay);
 
-  google::protobuf::SetLogHandler(&FilterProtobufLog);
+  mozuma::states::InstallProtobufLogFilter();
 
   // Block the stop signals before gRPC starts its threads, so that they all
   // inherit the mask and only sigwait() below sees the signals.
