@@ -1,0 +1,61 @@
+#include "client/client.h"
+
+#include "absl/time/clock.h"
+#include "client/grpc_status.h"
+
+namespace mozuma::states {
+
+std::unique_ptr<Client> Client::Connect(const std::string& target,
+                                        ClientOptions options) {
+  grpc::ChannelArguments arguments;
+  arguments.SetMaxReceiveMessageSize(options.max_response_bytes);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), arguments);
+  return std::make_unique<Client>(v1::StateService::NewStub(channel), options);
+}
+
+Client::Client(std::shared_ptr<v1::StateService::StubInterface> stub,
+               ClientOptions options)
+    : stub_(std::move(stub)), options_(options) {}
+
+template <typename Request, typename Response>
+absl::StatusOr<Response> Client::Call(StubMethod<Request, Response> method,
+                                      const Request& request) const {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
+  Response response;
+  const grpc::Status status = ((*stub_).*method)(&context, request, &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<v1::ValidateStateTypesResponse> Client::ValidateStateTypes(
+    const v1::ValidateStateTypesRequest& request) const {
+  return Call(&v1::StateService::StubInterface::ValidateStateTypes, request);
+}
+
+absl::StatusOr<v1::ValidateStateKeysResponse> Client::ValidateStateKeys(
+    const v1::ValidateStateKeysRequest& request) const {
+  return Call(&v1::StateService::StubInterface::ValidateStateKeys, request);
+}
+
+absl::StatusOr<v1::CheckCompatibilityResponse> Client::CheckCompatibility(
+    const v1::CheckCompatibilityRequest& request) const {
+  return Call(&v1::StateService::StubInterface::CheckCompatibility, request);
+}
+
+absl::StatusOr<v1::ParseStateKeyResponse> Client::ParseStateKey(
+    const v1::ParseStateKeyRequest& request) const {
+  return Call(&v1::StateService::StubInterface::ParseStateKey, request);
+}
+
+absl::StatusOr<v1::StateKey> Client::ParseStateKey(
+    absl::string_view name) const {
+  v1::ParseStateKeyRequest request;
+  request.set_name(std::string(name));
+  absl::StatusOr<v1::ParseStateKeyResponse> response = ParseStateKey(request);
+  if (!response.ok()) return response.status();
+  return std::move(*response->mutable_state_key());
+}
+
+}  // namespace mozuma::states
