@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs everything mozuma-states needs to build, serve and test on Debian 12:
+# Debian packages through apt-get, and the pinned npm tools under tools/.
+# Idempotent and quiet when everything is already there; run as root (or with
+# sudo available).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  # toolchain
+  g++ make cmake pkg-config git
+  # libraries
+  libgrpc++-dev libprotobuf-dev libabsl-dev libicu-dev
+  # code generators
+  protobuf-compiler protobuf-compiler-grpc
+  # google/rpc/status.proto and error_details.proto
+  golang-github-gogo-googleapis-dev
+  # tests
+  libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$package")
+  fi
+done
+# Node.js may come from elsewhere than Debian; any working npm will do.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || { echo "install-deps: need root to apt-get install ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# buf (lint, breaking, curl), pinned by tools/package-lock.json. The stamp
+# makes a second run free, and a changed lock file reinstalls.
+if [[ ! -x tools/node_modules/.bin/buf || tools/package-lock.json -nt tools/node_modules/.stamp ]]; then
+  echo "install-deps: installing npm tools (tools/package-lock.json)"
+  (cd tools && npm ci --no-audit --no-fund --loglevel=error)
+  touch tools/node_modules/.stamp
+fi
