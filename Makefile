@@ -27,5 +27,8 @@ serve: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS)
 
+bench: build
+	$(BUILD_DIR)/bench/rpc_bench
+
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,0 +1,170 @@
+// Measures each StateService rpc against a null rpc (the health Check) on
+// the same server and channel, in one run, so that the ratios hold on a
+// noisy machine. Also times the core's name check without any rpc.
+//
+// Usage: rpc_bench [--calls=3000]; prints Markdown tables.
+#include <grpcpp/generic/generic_stub.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_format.h"
+#include "client/client.h"
+#include "core/names.h"
+#include "core/protobuf_log.h"
+#include "grpc/health/v1/health.pb.h"
+#include "service/server/server.h"
+
+ABSL_FLAG(int, calls, 3000,
+          "Calls per single-item row (batch rows make a tenth as many).");
+
+namespace mozuma::states {
+namespace {
+
+struct Row {
+  std::string name;
+  std::function<bool()> call;
+  int calls_per_round = 0;
+  std::vector<double> us;  // one sample per call
+};
+
+constexpr int kRounds = 10;
+
+// Runs every row's calls in kRounds interleaved rounds, so that a change in
+// the machine's load hits all rows alike instead of skewing one of them.
+void MeasureInterleaved(std::vector<Row>& rows) {
+  for (Row& row : rows) {
+    for (int i = 0; i < 100; ++i) row.call();  // warm-up
+  }
+  for (int round = 0; round < kRounds; ++round) {
+    for (Row& row : rows) {
+      for (int i = 0; i < row.calls_per_round; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        if (!row.call()) {
+          std::cerr << row.name << ": call failed" << std::endl;
+          std::exit(1);
+        }
+        row.us.push_back(std::chrono::duration<double, std::micro>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+      }
+    }
+  }
+  for (Row& row : rows) std::sort(row.us.begin(), row.us.end());
+}
+
+double Percentile(const std::vector<double>& sorted, double p) {
+  return sorted[static_cast<std::size_t>(p * (sorted.size() - 1))];
+}
+
+v1::StateKey Key(int i) {
+  v1::StateKey key;
+  key.mutable_state_type()->set_backend("pytorch");
+  key.mutable_state_type()->set_architecture("resnet" + std::to_string(i));
+  key.mutable_state_type()->add_extra("cls1000");
+  key.set_training_id("imagenet");
+  return key;
+}
+
+int Main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  InstallProtobufLogFilter();  // as statesd does
+  const int calls = absl::GetFlag(FLAGS_calls);
+
+  ServerOptions options;
+  options.listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  if (!server.ok()) {
+    std::cerr << server.status() << std::endl;
+    return 1;
+  }
+  auto channel = grpc::CreateChannel((*server)->address(),
+                                     grpc::InsecureChannelCredentials());
+  Client client(v1::StateService::NewStub(channel), ClientOptions{});
+  grpc::GenericStub generic(channel);
+
+  grpc::health::v1::HealthCheckRequest check;
+  const std::string check_bytes = check.SerializeAsString();
+  auto null_rpc = [&] {
+    grpc::ClientContext context;
+    grpc::Slice slice(check_bytes);
+    grpc::ByteBuffer request(&slice, 1), response;
+    std::promise<bool> done;
+    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check",
+                      grpc::StubOptions(), &request, &response,
+                      [&](grpc::Status status) { done.set_value(status.ok()); });
+    return done.get_future().get();
+  };
+
+  v1::ValidateStateKeysRequest one_key, many_keys;
+  *one_key.add_state_keys() = Key(18);
+  for (int i = 0; i < 1000; ++i) *many_keys.add_state_keys() = Key(i);
+  v1::ValidateStateTypesRequest bad_utf8;
+  bad_utf8.add_state_types()->set_backend("\xC0\xAF");
+  bad_utf8.mutable_state_types(0)->set_architecture("resnet18");
+  v1::CheckCompatibilityRequest compat;
+  *compat.mutable_state_type() = Key(18).state_type();
+  for (int i = 0; i < 1000; ++i) *compat.add_candidates() = Key(i).state_type();
+
+  const int small = std::max(1, calls / kRounds);
+  const int large = std::max(1, calls / kRounds / 10);
+  std::vector<Row> rows = {
+      {"null rpc (grpc.health.v1.Health/Check)", null_rpc, small},
+      {"ParseStateKey",
+       [&] { return client.ParseStateKey("pytorch.resnet18.cls1000.imagenet").ok(); },
+       small},
+      {"ValidateStateKeys, 1 key",
+       [&] { return client.ValidateStateKeys(one_key).ok(); }, small},
+      {"ValidateStateTypes, 1 invalid-UTF-8 item",
+       [&] { return client.ValidateStateTypes(bad_utf8).ok(); }, small},
+      {"ValidateStateKeys, 1000 keys",
+       [&] { return client.ValidateStateKeys(many_keys).ok(); }, large},
+      {"CheckCompatibility, 1000 candidates",
+       [&] { return client.CheckCompatibility(compat).ok(); }, large},
+  };
+  MeasureInterleaved(rows);
+
+  const double null_median = Percentile(rows[0].us, 0.5);
+  std::cout << "| rpc | calls | median µs | p90 µs | median / null |\n"
+               "|---|---|---|---|---|\n";
+  for (const Row& row : rows) {
+    std::cout << absl::StrFormat("| %s | %d | %.1f | %.1f | %.2f |\n", row.name,
+                                 row.us.size(), Percentile(row.us, 0.5),
+                                 Percentile(row.us, 0.9),
+                                 Percentile(row.us, 0.5) / null_median);
+  }
+
+  // The core alone: how long one name check takes.
+  const NameRules rules;
+  const std::pair<const char*, std::string> names[] = {
+      {"ASCII, 8 chars", "resnet18"},
+      {"CJK, 4 chars", "模型模型"},
+      {"ASCII, 255 chars", std::string(255, 'a')},
+  };
+  std::cout << "\n| core CheckName | ns per name |\n|---|---|\n";
+  for (const auto& [label, name] : names) {
+    constexpr int kRepeats = 200000;
+    std::size_t sink = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kRepeats; ++i) sink += CheckName(name, rules).size();
+    const double ns = std::chrono::duration<double, std::nano>(
+                          std::chrono::steady_clock::now() - start)
+                          .count() /
+                      kRepeats;
+    std::cout << absl::StrFormat("| %s | %.0f |\n", label, ns + sink * 0.0);
+  }
+  (*server)->Drain(absl::ZeroDuration());
+  return 0;
+}
+
+}  // namespace
+}  // namespace mozuma::states
+
+int main(int argc, char** argv) { return mozuma::states::Main(argc, argv); }
