@@ -3,6 +3,7 @@
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,8 +67,8 @@ bool IsNameCharacter(std::int32_t code_point, NameCharset charset) {
 
 std::string DescribeCodePoint(std::int32_t code_point) {
   std::string out = absl::StrFormat("U+%04X", code_point);
-  // The formal name, else the alias that control characters have ("LINE
-  // FEED"), else ICU's extended label ("<unassigned-0378>").
+  // The formal name, else its corrected alias, else ICU's label for
+  // characters without a name ("<control-000A>", "<unassigned-0378>").
   for (UCharNameChoice choice :
        {U_UNICODE_CHAR_NAME, U_CHAR_NAME_ALIAS, U_EXTENDED_CHAR_NAME}) {
     char name[256];
@@ -115,11 +116,11 @@ std::vector<NameProblem> CheckName(absl::string_view name,
     }
     if (!bad_character.has_value() && !IsNameCharacter(c, rules.charset)) {
       std::string description;
-      if (c == '\n' || c == '\r') {
+      if (c == '\n') {
         description = absl::StrFormat(
-            "character %s at index %d is not allowed: names never hold line "
-            "breaks (MoZuMa's pattern lets a final newline through; this "
-            "service does not)",
+            "character %s (newline) at index %d is not allowed: names never "
+            "hold line breaks (MoZuMa's pattern lets a final newline "
+            "through; this service does not)",
             DescribeCodePoint(c), index);
       } else {
         description =

@@ -13,9 +13,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "mozuma/states/v1/state_service.pb.h"
 
 namespace mozuma::states {
@@ -75,7 +76,8 @@ bool IsValidName(absl::string_view name, const NameRules& rules);
 std::string PrintableValue(absl::string_view value);
 
 // Describes `code_point` for people, as "U+00E9 LATIN SMALL LETTER E WITH
-// ACUTE" (the Unicode name is left out when the character has none).
+// ACUTE"; a character without a name gets ICU's label instead, as
+// "U+000A <control-000A>".
 std::string DescribeCodePoint(std::int32_t code_point);
 
 }  // namespace mozuma::states
