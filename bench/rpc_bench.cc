@@ -32,7 +32,7 @@ struct Row {
   std::string name;
   std::function<bool()> call;
   int calls_per_round = 0;
-  std::vector<double> us;  // one sample per call
+  std::vector<double> us = {};  // one sample per call
 };
 
 constexpr int kRounds = 10;
@@ -97,9 +97,9 @@ int Main(int argc, char** argv) {
     grpc::Slice slice(check_bytes);
     grpc::ByteBuffer request(&slice, 1), response;
     std::promise<bool> done;
-    generic.UnaryCall(&context, "/grpc.health.v1.Health/Check",
-                      grpc::StubOptions(), &request, &response,
-                      [&](grpc::Status status) { done.set_value(status.ok()); });
+    generic.UnaryCall(
+        &context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+        &response, [&](grpc::Status status) { done.set_value(status.ok()); });
     return done.get_future().get();
   };
 
@@ -118,7 +118,9 @@ int Main(int argc, char** argv) {
   std::vector<Row> rows = {
       {"null rpc (grpc.health.v1.Health/Check)", null_rpc, small},
       {"ParseStateKey",
-       [&] { return client.ParseStateKey("pytorch.resnet18.cls1000.imagenet").ok(); },
+       [&] {
+         return client.ParseStateKey("pytorch.resnet18.cls1000.imagenet").ok();
+       },
        small},
       {"ValidateStateKeys, 1 key",
        [&] { return client.ValidateStateKeys(one_key).ok(); }, small},

@@ -122,8 +122,7 @@ int ReportError(const absl::Status& status, bool json) {
       }
     }
   }
-  return status.code() == absl::StatusCode::kInvalidArgument ? kNo
-                                                              : kNoAnswer;
+  return status.code() == absl::StatusCode::kInvalidArgument ? kNo : kNoAnswer;
 }
 
 // The answer for an argument that could not even be split into fields:
@@ -138,7 +137,8 @@ v1::ValidationResult ResultFromSplitError(const absl::Status& status) {
     violation.set_field(field_violation.field());
     violation.set_description(field_violation.description());
     v1::ViolationReason reason = v1::VIOLATION_REASON_UNSPECIFIED;
-    if (info.has_value() && info->metadata().contains(field_violation.field())) {
+    if (info.has_value() &&
+        info->metadata().contains(field_violation.field())) {
       v1::ViolationReason_Parse(
           "VIOLATION_REASON_" + info->metadata().at(field_violation.field()),
           &reason);
@@ -187,12 +187,11 @@ int Validate(const Client& client, const std::vector<std::string>& names,
       answers = std::move(*response->mutable_results());
     }
     if (static_cast<std::size_t>(answers.size()) != sent.size()) {
-      return ReportError(absl::InternalError("the server answered " +
-                                             std::to_string(answers.size()) +
-                                             " results for " +
-                                             std::to_string(sent.size()) +
-                                             " items"),
-                         json);
+      return ReportError(
+          absl::InternalError("the server answered " +
+                              std::to_string(answers.size()) + " results for " +
+                              std::to_string(sent.size()) + " items"),
+          json);
     }
     for (std::size_t j = 0; j < sent.size(); ++j) {
       results[sent[j]] = std::move(answers[j]);
@@ -227,12 +226,13 @@ int Validate(const Client& client, const std::vector<std::string>& names,
 int Compat(const Client& client, const std::vector<std::string>& args,
            bool json) {
   v1::CheckCompatibilityRequest request;
-  absl::StatusOr<v1::StateType> model = SplitStateTypeName(args[0], "state_type");
+  absl::StatusOr<v1::StateType> model =
+      SplitStateTypeName(args[0], "state_type");
   if (!model.ok()) return ReportError(model.status(), json);
   *request.mutable_state_type() = *std::move(model);
   for (std::size_t i = 1; i < args.size(); ++i) {
-    absl::StatusOr<v1::StateType> candidate = SplitStateTypeName(
-        args[i], absl::StrCat("candidates[", i - 1, "]"));
+    absl::StatusOr<v1::StateType> candidate =
+        SplitStateTypeName(args[i], absl::StrCat("candidates[", i - 1, "]"));
     if (!candidate.ok()) return ReportError(candidate.status(), json);
     *request.add_candidates() = *std::move(candidate);
   }
@@ -253,15 +253,16 @@ int Compat(const Client& client, const std::vector<std::string>& args,
   for (int i = 0; i < response->results_size(); ++i) {
     const v1::CompatibilityResult& result = response->results(i);
     all_compatible &= result.compatibility() != v1::COMPATIBILITY_INCOMPATIBLE;
-    (*list.mutable_values(i)->mutable_struct_value()->mutable_fields())
-        ["candidate"] = StringValue(args[i + 1]);
+    (*list.mutable_values(i)
+          ->mutable_struct_value()
+          ->mutable_fields())["candidate"] = StringValue(args[i + 1]);
     if (json) continue;
     std::string level = v1::Compatibility_Name(result.compatibility());
     level.erase(0, std::string("COMPATIBILITY_").size());
     std::cout << PrintableValue(args[i + 1]) << ": " << level;
     if (!result.differing_fields().empty()) {
-      std::cout << " (differs in " << absl::StrJoin(result.differing_fields(), ", ")
-                << ")";
+      std::cout << " (differs in "
+                << absl::StrJoin(result.differing_fields(), ", ") << ")";
     }
     std::cout << std::endl;
   }

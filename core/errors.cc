@@ -57,8 +57,8 @@ absl::Status InvalidFieldsError(absl::string_view reason,
     absl::StrAppendFormat(&message, "; and %d more (see the BadRequest detail)",
                           violations.size() - lines.size());
   }
-  absl::Status status = MakeError(absl::StatusCode::kInvalidArgument, reason,
-                                  message, metadata);
+  absl::Status status =
+      MakeError(absl::StatusCode::kInvalidArgument, reason, message, metadata);
   status.SetPayload(kBadRequestTypeUrl,
                     absl::Cord(bad_request.SerializeAsString()));
   return status;

@@ -13,10 +13,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "google/rpc/error_details.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
 
@@ -64,7 +64,8 @@ std::string ShortReasonName(v1::ViolationReason reason);
 
 // The details attached to `status`, if any.
 std::optional<google::rpc::ErrorInfo> GetErrorInfo(const absl::Status& status);
-std::optional<google::rpc::BadRequest> GetBadRequest(const absl::Status& status);
+std::optional<google::rpc::BadRequest> GetBadRequest(
+    const absl::Status& status);
 
 }  // namespace mozuma::states
 

@@ -97,8 +97,8 @@ std::vector<NameProblem> CheckName(absl::string_view name,
   const auto* bytes = reinterpret_cast<const uint8_t*>(name.data());
   // Longer inputs are rejected below as TOO_LONG; ICU's macros index with
   // int32_t, so never hand them more than that.
-  const int32_t length = static_cast<int32_t>(
-      std::min<std::size_t>(name.size(), INT32_MAX));
+  const int32_t length =
+      static_cast<int32_t>(std::min<std::size_t>(name.size(), INT32_MAX));
   std::optional<NameProblem> bad_character;
   int32_t index = 0;
   for (int32_t offset = 0; offset < length; ++index) {
@@ -123,10 +123,9 @@ std::vector<NameProblem> CheckName(absl::string_view name,
             "through; this service does not)",
             DescribeCodePoint(c), index);
       } else {
-        description =
-            absl::StrFormat("character %s at index %d is not allowed: %s",
-                            DescribeCodePoint(c), index,
-                            CharsetRule(rules.charset));
+        description = absl::StrFormat(
+            "character %s at index %d is not allowed: %s", DescribeCodePoint(c),
+            index, CharsetRule(rules.charset));
       }
       bad_character = NameProblem{v1::VIOLATION_REASON_INVALID_CHARACTER,
                                   std::move(description)};

@@ -10,8 +10,8 @@
 namespace mozuma::states {
 namespace {
 
-void FilterLog(google::protobuf::LogLevel level, const char* filename,
-               int line, const std::string& message) {
+void FilterLog(google::protobuf::LogLevel level, const char* filename, int line,
+               const std::string& message) {
   if (absl::StrContains(message, "invalid UTF-8")) return;
   static const char* const kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
   std::cerr << "[libprotobuf " << kLevels[level] << " " << filename << ":"

@@ -73,8 +73,8 @@ absl::Status ToNameError(const std::vector<v1::Violation>& item_violations,
 }  // namespace
 
 std::string FormatStateType(const v1::StateType& state_type) {
-  std::string out = absl::StrCat(state_type.backend(), ".",
-                                 state_type.architecture());
+  std::string out =
+      absl::StrCat(state_type.backend(), ".", state_type.architecture());
   for (const std::string& extra : state_type.extra()) {
     absl::StrAppend(&out, ".", extra);
   }

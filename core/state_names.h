@@ -10,9 +10,9 @@
 #define MOZUMA_STATES_CORE_STATE_NAMES_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/names.h"
 #include "mozuma/states/v1/state.pb.h"
 
@@ -29,25 +29,25 @@ std::string FormatStateKey(const v1::StateKey& state_key);
 // against the name rules (see ParseStateTypeName for that). Returns
 // INVALID_ARGUMENT, reason INVALID_STATE_NAME, with a BadRequest on `field`
 // when the name has fewer than two parts.
-absl::StatusOr<v1::StateType> SplitStateTypeName(absl::string_view name,
-                                                 absl::string_view field = "name");
+absl::StatusOr<v1::StateType> SplitStateTypeName(
+    absl::string_view name, absl::string_view field = "name");
 
 // Splits a dotted state key name; as above, with at least three parts.
-absl::StatusOr<v1::StateKey> SplitStateKeyName(absl::string_view name,
-                                               absl::string_view field = "name");
+absl::StatusOr<v1::StateKey> SplitStateKeyName(
+    absl::string_view name, absl::string_view field = "name");
 
 // Splits and validates a dotted state type name. Returns INVALID_ARGUMENT,
 // reason INVALID_STATE_NAME, whose BadRequest has one violation on `field`
 // per problem, each description naming the dotted part ("part 2, the
 // architecture, ...").
-absl::StatusOr<v1::StateType> ParseStateTypeName(absl::string_view name,
-                                                 const NameRules& rules,
-                                                 absl::string_view field = "name");
+absl::StatusOr<v1::StateType> ParseStateTypeName(
+    absl::string_view name, const NameRules& rules,
+    absl::string_view field = "name");
 
 // Splits and validates a dotted state key name; as above.
-absl::StatusOr<v1::StateKey> ParseStateKeyName(absl::string_view name,
-                                               const NameRules& rules,
-                                               absl::string_view field = "name");
+absl::StatusOr<v1::StateKey> ParseStateKeyName(
+    absl::string_view name, const NameRules& rules,
+    absl::string_view field = "name");
 
 }  // namespace mozuma::states
 

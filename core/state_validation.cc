@@ -24,17 +24,16 @@ std::vector<v1::Violation> ValidateStateType(const v1::StateType& state_type,
   AppendNameViolations(state_type.backend(), absl::StrCat(prefix, "backend"),
                        rules, violations);
   AppendNameViolations(state_type.architecture(),
-                       absl::StrCat(prefix, "architecture"), rules,
-                       violations);
+                       absl::StrCat(prefix, "architecture"), rules, violations);
   const std::size_t extras = state_type.extra_size();
   if (extras > rules.max_extras) {
     v1::Violation& violation = violations.emplace_back();
     violation.set_field(absl::StrCat(prefix, "extra"));
     violation.set_value(absl::StrCat(extras));
     violation.set_reason(v1::VIOLATION_REASON_TOO_MANY_EXTRAS);
-    violation.set_description(absl::StrFormat(
-        "has %d elements; a state type has at most %d extras", extras,
-        rules.max_extras));
+    violation.set_description(
+        absl::StrFormat("has %d elements; a state type has at most %d extras",
+                        extras, rules.max_extras));
     // The elements are not checked one by one: a request could otherwise
     // make the response grow without bound.
     return violations;
@@ -65,8 +64,8 @@ std::vector<v1::Violation> ValidateStateKey(const v1::StateKey& state_key,
   return violations;
 }
 
-v1::ValidationResult MakeValidationResult(
-    std::vector<v1::Violation> violations, std::string name) {
+v1::ValidationResult MakeValidationResult(std::vector<v1::Violation> violations,
+                                          std::string name) {
   v1::ValidationResult result;
   result.set_valid(violations.empty());
   if (violations.empty()) {

@@ -7,9 +7,9 @@
 #ifndef MOZUMA_STATES_CORE_STATE_VALIDATION_H_
 #define MOZUMA_STATES_CORE_STATE_VALIDATION_H_
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "core/names.h"
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
@@ -40,8 +40,8 @@ std::vector<v1::Violation> ValidateStateKey(const v1::StateKey& state_key,
 
 // Builds the answer for one batch item: `valid`, the violations and, for a
 // valid item, `name`.
-v1::ValidationResult MakeValidationResult(
-    std::vector<v1::Violation> violations, std::string name);
+v1::ValidationResult MakeValidationResult(std::vector<v1::Violation> violations,
+                                          std::string name);
 
 }  // namespace mozuma::states
 

@@ -57,15 +57,19 @@ int main(int argc, char** argv) {
   options.listen = absl::GetFlag(FLAGS_listen);
   absl::StatusOr<mozuma::states::NameCharset> charset =
       mozuma::states::ParseNameCharset(absl::GetFlag(FLAGS_name_charset));
-  if (!charset.ok()) return Fail(absl::StrCat("--name_charset: ", charset.status().message()));
+  if (!charset.ok())
+    return Fail(absl::StrCat("--name_charset: ", charset.status().message()));
   options.limits.rules.charset = *charset;
   options.limits.rules.max_name_bytes = absl::GetFlag(FLAGS_max_name_bytes);
   options.limits.rules.max_extras = absl::GetFlag(FLAGS_max_extras);
   options.limits.max_batch_size = absl::GetFlag(FLAGS_max_batch_size);
-  if (options.limits.rules.max_name_bytes == 0) return Fail("--max_name_bytes must be at least 1");
-  if (options.limits.max_batch_size == 0) return Fail("--max_batch_size must be at least 1");
+  if (options.limits.rules.max_name_bytes == 0)
+    return Fail("--max_name_bytes must be at least 1");
+  if (options.limits.max_batch_size == 0)
+    return Fail("--max_batch_size must be at least 1");
   const absl::Duration grace = absl::GetFlag(FLAGS_drain_grace);
-  if (grace < absl::ZeroDuration()) return Fail("--drain_grace must not be negative");
+  if (grace < absl::ZeroDuration())
+    return Fail("--drain_grace must not be negative");
   options.TEST_response_delay = absl::GetFlag(FLAGS_TEST_response_delay);
 
   mozuma::states::InstallProtobufLogFilter();

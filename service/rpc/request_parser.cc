@@ -27,8 +27,7 @@ constexpr int kMaxDepth = 100;
 // sub-messages are read here, so that a string is stored without the UTF-8
 // check; every other field, and unknown fields, go to the library's own
 // reflection parser.
-bool MergeKeepingStrings(CodedInputStream& input, Message& message,
-                         int depth) {
+bool MergeKeepingStrings(CodedInputStream& input, Message& message, int depth) {
   if (depth > kMaxDepth) return false;
   const Descriptor* descriptor = message.GetDescriptor();
   const Reflection* reflection = message.GetReflection();

@@ -33,9 +33,8 @@ absl::StatusOr<v1::ValidateStateKeysResponse> StateHandlers::ValidateStateKeys(
   v1::ValidateStateKeysResponse response;
   response.mutable_results()->Reserve(request.state_keys_size());
   for (const v1::StateKey& state_key : request.state_keys()) {
-    *response.add_results() =
-        MakeValidationResult(ValidateStateKey(state_key, limits_.rules),
-                             FormatStateKey(state_key));
+    *response.add_results() = MakeValidationResult(
+        ValidateStateKey(state_key, limits_.rules), FormatStateKey(state_key));
   }
   return response;
 }
@@ -56,8 +55,9 @@ StateHandlers::CheckCompatibility(
         ValidateStateType(request.state_type(), limits_.rules, "state_type.");
   }
   for (int i = 0; i < request.candidates_size(); ++i) {
-    std::vector<v1::Violation> candidate = ValidateStateType(
-        request.candidates(i), limits_.rules, absl::StrCat("candidates[", i, "]."));
+    std::vector<v1::Violation> candidate =
+        ValidateStateType(request.candidates(i), limits_.rules,
+                          absl::StrCat("candidates[", i, "]."));
     violations.insert(violations.end(),
                       std::make_move_iterator(candidate.begin()),
                       std::make_move_iterator(candidate.end()));
@@ -69,7 +69,8 @@ StateHandlers::CheckCompatibility(
   v1::CheckCompatibilityResponse response;
   response.mutable_results()->Reserve(request.candidates_size());
   for (const v1::StateType& candidate : request.candidates()) {
-    *response.add_results() = CompareStateTypes(request.state_type(), candidate);
+    *response.add_results() =
+        CompareStateTypes(request.state_type(), candidate);
   }
   return response;
 }

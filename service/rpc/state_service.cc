@@ -18,8 +18,9 @@ absl::Status Run(const StateHandlers& handlers, Handler handler,
   RETURN_IF_ERROR(ParseRequest(request_bytes, request));
   ASSIGN_OR_RETURN(const Response response, (handlers.*handler)(request));
   bool own_buffer = false;
-  const grpc::Status serialized = grpc::SerializationTraits<Response>::Serialize(
-      response, &response_bytes, &own_buffer);
+  const grpc::Status serialized =
+      grpc::SerializationTraits<Response>::Serialize(response, &response_bytes,
+                                                     &own_buffer);
   if (!serialized.ok()) {
     return absl::InternalError("could not serialize the response: " +
                                serialized.error_message());
@@ -38,9 +39,8 @@ StateService::~StateService() {
 
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* StateService::Serve(
-    grpc::CallbackServerContext* context,
-    const grpc::ByteBuffer& request_bytes, grpc::ByteBuffer& response_bytes,
-    Handler<Request, Response> handler) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
+    grpc::ByteBuffer& response_bytes, Handler<Request, Response> handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Finish(context, reactor,
          ToGrpcStatus(Run<Request, Response>(handlers_, handler, request_bytes,
@@ -70,7 +70,8 @@ void StateService::Finish(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* StateService::ValidateStateTypes(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response, &StateHandlers::ValidateStateTypes);
+  return Serve(context, *request, *response,
+               &StateHandlers::ValidateStateTypes);
 }
 
 grpc::ServerUnaryReactor* StateService::ValidateStateKeys(
@@ -82,7 +83,8 @@ grpc::ServerUnaryReactor* StateService::ValidateStateKeys(
 grpc::ServerUnaryReactor* StateService::CheckCompatibility(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response, &StateHandlers::CheckCompatibility);
+  return Serve(context, *request, *response,
+               &StateHandlers::CheckCompatibility);
 }
 
 grpc::ServerUnaryReactor* StateService::ParseStateKey(

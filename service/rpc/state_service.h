@@ -22,11 +22,12 @@
 namespace mozuma::states {
 
 // The raw-callback form of every StateService method.
-using StateServiceBase = v1::StateService::WithRawCallbackMethod_ValidateStateTypes<
-    v1::StateService::WithRawCallbackMethod_ValidateStateKeys<
-        v1::StateService::WithRawCallbackMethod_CheckCompatibility<
-            v1::StateService::WithRawCallbackMethod_ParseStateKey<
-                v1::StateService::Service>>>>;
+using StateServiceBase =
+    v1::StateService::WithRawCallbackMethod_ValidateStateTypes<
+        v1::StateService::WithRawCallbackMethod_ValidateStateKeys<
+            v1::StateService::WithRawCallbackMethod_CheckCompatibility<
+                v1::StateService::WithRawCallbackMethod_ParseStateKey<
+                    v1::StateService::Service>>>>;
 
 // Registers with a grpc::ServerBuilder. Thread-safe. Must outlive the
 // grpc::Server it is registered with.
@@ -51,9 +52,9 @@ class StateService final : public StateServiceBase {
   grpc::ServerUnaryReactor* CheckCompatibility(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* ParseStateKey(
-      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-      grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* ParseStateKey(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
 
  private:
   template <typename Request, typename Response>

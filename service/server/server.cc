@@ -12,7 +12,8 @@ namespace {
 
 // `host:port` with the port replaced by `port`; other schemes unchanged.
 std::string BoundAddress(const std::string& listen, int port) {
-  if (absl::StartsWith(listen, "unix:") || absl::StartsWith(listen, "unix-abstract:")) {
+  if (absl::StartsWith(listen, "unix:") ||
+      absl::StartsWith(listen, "unix-abstract:")) {
     return listen;
   }
   const std::size_t colon = listen.rfind(':');

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
+#include "tests/testing/state_builders.h"
 
 namespace mozuma::states {
 namespace {
@@ -19,23 +20,14 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
-v1::StateType MakeStateType(std::string backend, std::string architecture,
-                            std::vector<std::string> extras = {}) {
-  v1::StateType state_type;
-  state_type.set_backend(std::move(backend));
-  state_type.set_architecture(std::move(architecture));
-  for (std::string& extra : extras) state_type.add_extra(std::move(extra));
-  return state_type;
-}
-
 std::vector<std::string> Extras(const v1::StateType& state_type) {
   return {state_type.extra().begin(), state_type.extra().end()};
 }
 
 TEST(CompareStateTypesTest, EqualStateTypesAreExact) {
   const v1::StateType model = MakeStateType("pytorch", "resnet18", {"cls1000"});
-  const v1::CompatibilityResult result =
-      CompareStateTypes(model, MakeStateType("pytorch", "resnet18", {"cls1000"}));
+  const v1::CompatibilityResult result = CompareStateTypes(
+      model, MakeStateType("pytorch", "resnet18", {"cls1000"}));
   EXPECT_EQ(result.compatibility(), v1::COMPATIBILITY_EXACT);
   EXPECT_THAT(result.differing_fields(), IsEmpty());
 }
@@ -134,7 +126,8 @@ TEST(CompareStateTypesTest, ComparisonIsBytewise) {
 TEST(CompareStateTypesTest, FieldBoundariesMatter) {
   // Concatenating backend and architecture gives the same string in both,
   // but the fields differ.
-  EXPECT_FALSE(IsCompatible(MakeStateType("ab", "c"), MakeStateType("a", "bc")));
+  EXPECT_FALSE(
+      IsCompatible(MakeStateType("ab", "c"), MakeStateType("a", "bc")));
   // Extras that join to the same string are still different lists.
   EXPECT_EQ(CompareStateTypes(MakeStateType("a", "b", {"xy"}),
                               MakeStateType("a", "b", {"x", "y"}))
@@ -149,8 +142,7 @@ std::vector<v1::StateType> RandomStateTypes(std::size_t count,
   const std::vector<std::string> backends = {"pytorch", "tensorflow",
                                              "sklearn"};
   const std::vector<std::string> architectures = {
-      "resnet18", "resnet180", "resnet18-v2", "densenet161",
-      "clip-image-rn50"};
+      "resnet18", "resnet180", "resnet18-v2", "densenet161", "clip-image-rn50"};
   const std::vector<std::string> extras = {"cls1000", "cls365", "cased-v2",
                                            "resnet18"};
   std::mt19937 random(seed);
@@ -184,8 +176,8 @@ TEST_F(CompatibilityPropertyTest, SampleIsInteresting) {
   for (std::size_t i = 0; i < state_types_.size(); ++i) {
     for (std::size_t j = 0; j < state_types_.size(); ++j) {
       if (i == j) continue;
-      switch (CompareStateTypes(state_types_[i], state_types_[j])
-                  .compatibility()) {
+      switch (
+          CompareStateTypes(state_types_[i], state_types_[j]).compatibility()) {
         case v1::COMPATIBILITY_EXACT:
           ++exact;
           break;

@@ -54,11 +54,11 @@ TEST(InvalidFieldsErrorTest, CarriesErrorInfoAndBadRequest) {
   EXPECT_EQ(info->reason(), "INVALID_STATE_TYPE");
   EXPECT_EQ(info->domain(), "mozuma.states.v1");
   EXPECT_EQ(info->domain(), kErrorDomain);
-  EXPECT_THAT(Metadata(*info),
-              UnorderedElementsAre(
-                  Pair("state_types[0].backend", "EMPTY"),
-                  Pair("state_types[0].extra[1]", "INVALID_CHARACTER"),
-                  Pair("state_types[2].architecture", "TOO_LONG")));
+  EXPECT_THAT(
+      Metadata(*info),
+      UnorderedElementsAre(Pair("state_types[0].backend", "EMPTY"),
+                           Pair("state_types[0].extra[1]", "INVALID_CHARACTER"),
+                           Pair("state_types[2].architecture", "TOO_LONG")));
 
   const std::optional<google::rpc::BadRequest> bad_request =
       GetBadRequest(status);

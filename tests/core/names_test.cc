@@ -36,7 +36,8 @@ constexpr v1::ViolationReason kTooLong = v1::VIOLATION_REASON_TOO_LONG;
 
 std::string Repeat(absl::string_view piece, std::size_t count) {
   std::string out;
-  for (std::size_t i = 0; i < count; ++i) out.append(piece.data(), piece.size());
+  for (std::size_t i = 0; i < count; ++i)
+    out.append(piece.data(), piece.size());
   return out;
 }
 
@@ -103,7 +104,9 @@ std::vector<NameCase> NameTable() {
       {"-", true, {}, "hyphen alone"},
       {"clip-image-rn50", true, {}, "real MoZuMa architecture"},
       {"sbert_distiluse-base", true, {}, "underscore and hyphen mixed"},
-      {"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", true, {},
+      {"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+       true,
+       {},
        "every ASCII letter"},
 
       // Each category Python's str.isalnum() accepts.
@@ -129,30 +132,54 @@ std::vector<NameCase> NameTable() {
       // Characters Python's \w does not match.
       {"e\xCC\x81", false, {kInvalidCharacter}, "e + U+0301 combining acute"},
       {"\xCC\x81", false, {kInvalidCharacter}, "U+0301 alone"},
-      {"\xE0\xA4\xB9\xE0\xA4\xBF", false, {kInvalidCharacter},
+      {"\xE0\xA4\xB9\xE0\xA4\xBF",
+       false,
+       {kInvalidCharacter},
        "U+0939 U+093F: a Devanagari vowel sign is Mc, not alnum"},
-      {"a\xE2\x80\x8D" "b", false, {kInvalidCharacter}, "U+200D ZWJ"},
-      {"a\xE2\x80\x8C" "b", false, {kInvalidCharacter}, "U+200C ZWNJ"},
-      {"\xEF\xBB\xBF" "a", false, {kInvalidCharacter}, "U+FEFF BOM, Cf"},
+      {"a\xE2\x80\x8D"
+       "b",
+       false,
+       {kInvalidCharacter},
+       "U+200D ZWJ"},
+      {"a\xE2\x80\x8C"
+       "b",
+       false,
+       {kInvalidCharacter},
+       "U+200C ZWNJ"},
+      {"\xEF\xBB\xBF"
+       "a",
+       false,
+       {kInvalidCharacter},
+       "U+FEFF BOM, Cf"},
       {"\xF0\x9F\x98\x80", false, {kInvalidCharacter}, "U+1F600 emoji"},
       {"\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91"
        "\xA7",
-       false, {kInvalidCharacter}, "emoji ZWJ sequence (family)"},
+       false,
+       {kInvalidCharacter},
+       "emoji ZWJ sequence (family)"},
       {"a b", false, {kInvalidCharacter}, "space"},
-      {"a\xC2\xA0" "b", false, {kInvalidCharacter}, "U+00A0 no-break space"},
+      {"a\xC2\xA0"
+       "b",
+       false,
+       {kInvalidCharacter},
+       "U+00A0 no-break space"},
       {"a.b", false, {kInvalidCharacter}, "dot"},
       {"a/b", false, {kInvalidCharacter}, "slash"},
       {"a+b", false, {kInvalidCharacter}, "plus"},
       {std::string("a\0b", 3), false, {kInvalidCharacter}, "NUL inside"},
       {std::string("\0", 1), false, {kInvalidCharacter}, "NUL alone"},
       {"\n", false, {kInvalidCharacter}, "newline alone"},
-      {"imagenet\n", false, {kInvalidCharacter},
+      {"imagenet\n",
+       false,
+       {kInvalidCharacter},
        "final newline: Python's $ lets it through, we do not"},
       {"\r", false, {kInvalidCharacter}, "carriage return"},
       {"a\tb", false, {kInvalidCharacter}, "tab"},
       {"\xEE\x80\x80", false, {kInvalidCharacter}, "U+E000 private use"},
       {"\xCD\xB8", false, {kInvalidCharacter}, "U+0378 unassigned"},
-      {"\xEF\xBF\xBE", false, {kInvalidCharacter},
+      {"\xEF\xBF\xBE",
+       false,
+       {kInvalidCharacter},
        "U+FFFE noncharacter: well-formed UTF-8, not a name character"},
 
       // Not UTF-8.
@@ -164,32 +191,50 @@ std::vector<NameCase> NameTable() {
       {"\xED\xBF\xBF", false, {kInvalidUtf8}, "encoded surrogate U+DFFF"},
       {"\xE6\xA8", false, {kInvalidUtf8}, "truncated 3-byte sequence"},
       {"ab\xE6\xA8", false, {kInvalidUtf8}, "truncated at the end"},
-      {"\xE6\xA8" "ab", false, {kInvalidUtf8}, "truncated, then ASCII"},
+      {"\xE6\xA8"
+       "ab",
+       false,
+       {kInvalidUtf8},
+       "truncated, then ASCII"},
       {"\x80", false, {kInvalidUtf8}, "lone continuation byte"},
       {"a\x80", false, {kInvalidUtf8}, "continuation byte after ASCII"},
       {"\xF4\x90\x80\x80", false, {kInvalidUtf8}, "U+110000"},
       {"\xF5\x80\x80\x80", false, {kInvalidUtf8}, "lead byte F5"},
       {"\xFF", false, {kInvalidUtf8}, "byte FF"},
       {"\xFE", false, {kInvalidUtf8}, "byte FE"},
-      {"a b\xFF", false, {kInvalidUtf8},
+      {"a b\xFF",
+       false,
+       {kInvalidUtf8},
        "a bad character and bad UTF-8: INVALID_UTF8 alone"},
-      {Repeat("a", 300) + "\xFF", false, {kInvalidUtf8},
+      {Repeat("a", 300) + "\xFF",
+       false,
+       {kInvalidUtf8},
        "too long and bad UTF-8: INVALID_UTF8 alone"},
 
       // Length, in bytes.
       {Repeat("a", 255), true, {}, "255 ASCII bytes"},
       {Repeat("a", 256), false, {kTooLong}, "256 ASCII bytes"},
       {Repeat("\xE6\xA8\xA1", 85), true, {}, "85 three-byte chars, 255 bytes"},
-      {Repeat("\xE6\xA8\xA1", 86), false, {kTooLong},
+      {Repeat("\xE6\xA8\xA1", 86),
+       false,
+       {kTooLong},
        "86 three-byte chars, 258 bytes"},
       {Repeat("a", 253) + "\xC3\xA9", true, {}, "253 + 2 bytes = 255"},
-      {Repeat("a", 254) + "\xC3\xA9", false, {kTooLong},
+      {Repeat("a", 254) + "\xC3\xA9",
+       false,
+       {kTooLong},
        "254 + 2 bytes = 256, only 255 characters"},
-      {Repeat("\xF0\xA0\x80\x80", 64), false, {kTooLong},
+      {Repeat("\xF0\xA0\x80\x80", 64),
+       false,
+       {kTooLong},
        "64 four-byte chars, 256 bytes"},
-      {Repeat("a", 255) + " ", false, {kTooLong, kInvalidCharacter},
+      {Repeat("a", 255) + " ",
+       false,
+       {kTooLong, kInvalidCharacter},
        "too long and a bad character: both, TOO_LONG first"},
-      {" " + Repeat("a", 300), false, {kTooLong, kInvalidCharacter},
+      {" " + Repeat("a", 300),
+       false,
+       {kTooLong, kInvalidCharacter},
        "bad character first in the string: still TOO_LONG first"},
 
       // Empty.
@@ -245,8 +290,7 @@ TEST(CheckNameTest, DescriptionIndexCountsCodePointsNotBytes) {
 }
 
 TEST(CheckNameTest, DescriptionNamesOnlyFirstBadCharacter) {
-  const std::vector<NameProblem> problems =
-      CheckName("ab c.d/e", NameRules());
+  const std::vector<NameProblem> problems = CheckName("ab c.d/e", NameRules());
   ASSERT_THAT(problems, SizeIs(1));
   EXPECT_THAT(problems[0].description, HasSubstr("U+0020 SPACE"));
   EXPECT_THAT(problems[0].description, HasSubstr("index 2"));
@@ -330,7 +374,10 @@ TEST(CheckNameTest, CustomMaxNameBytes) {
   EXPECT_THAT(Reasons(CheckName("abc", rules)), IsEmpty());
   EXPECT_THAT(Reasons(CheckName("abcd", rules)), ElementsAre(kTooLong));
   // U+00E9 is two bytes: 2 + 1 fits, 2 + 2 does not.
-  EXPECT_THAT(Reasons(CheckName("\xC3\xA9" "a", rules)), IsEmpty());
+  EXPECT_THAT(Reasons(CheckName("\xC3\xA9"
+                                "a",
+                                rules)),
+              IsEmpty());
   EXPECT_THAT(Reasons(CheckName("\xC3\xA9\xC3\xA9", rules)),
               ElementsAre(kTooLong));
   // One three-byte character fits exactly.
@@ -435,9 +482,9 @@ TEST(IsNameCharacterTest, AsciiSet) {
 }
 
 TEST(IsNameCharacterTest, UnicodeLettersAndNumbers) {
-  for (std::int32_t c : {0xE9, 0xC9, 0x1C5, 0x2B0, 0xAA, 0x6A21, 0x4E00,
-                         0x20000, 0x663, 0xFF11, 0xB2, 0x2460, 0xBD, 0x216B,
-                         0x3007}) {
+  for (std::int32_t c :
+       {0xE9, 0xC9, 0x1C5, 0x2B0, 0xAA, 0x6A21, 0x4E00, 0x20000, 0x663, 0xFF11,
+        0xB2, 0x2460, 0xBD, 0x216B, 0x3007}) {
     EXPECT_TRUE(IsNameCharacter(c, NameCharset::kUnicode)) << std::hex << c;
     EXPECT_FALSE(IsNameCharacter(c, NameCharset::kAscii)) << std::hex << c;
   }
@@ -449,9 +496,8 @@ TEST(IsNameCharacterTest, UnicodeLettersAndNumbers) {
 
 TEST(IsNameCharacterTest, SurrogatesAndOutOfRangeAreNever) {
   for (NameCharset charset : {NameCharset::kUnicode, NameCharset::kAscii}) {
-    for (std::int32_t c :
-         {0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x110000, 0x110041, 0x7FFFFFFF, -1,
-          INT32_MIN}) {
+    for (std::int32_t c : {0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x110000, 0x110041,
+                           0x7FFFFFFF, -1, INT32_MIN}) {
       EXPECT_FALSE(IsNameCharacter(c, charset)) << std::hex << c;
     }
   }
@@ -481,7 +527,9 @@ TEST(PrintableValueTest, KeepsValidUtf8) {
 
 TEST(PrintableValueTest, EscapesInvalidBytes) {
   EXPECT_EQ(PrintableValue("\xFF"), "\\xFF");
-  EXPECT_EQ(PrintableValue("a\xFF" "b"), "a\\xFFb");
+  EXPECT_EQ(PrintableValue("a\xFF"
+                           "b"),
+            "a\\xFFb");
   EXPECT_EQ(PrintableValue("\x80"), "\\x80");
   EXPECT_EQ(PrintableValue("\xC0\xAF"), "\\xC0\\xAF");
   EXPECT_EQ(PrintableValue("\xED\xA0\x80"), "\\xED\\xA0\\x80");
@@ -541,9 +589,9 @@ TEST(IsWellFormedUtf8Test, HelperRejectsWhatItShould) {
   // The property test above is only as good as this helper.
   EXPECT_TRUE(IsWellFormedUtf8("a\xC3\xA9\xE6\xA8\xA1\xF0\x9F\x98\x80"));
   EXPECT_TRUE(IsWellFormedUtf8("\xF4\x8F\xBF\xBF"));
-  for (const char* bad : {"\xFF", "\x80", "\xC0\xAF", "\xE0\x80\xAF",
-                          "\xED\xA0\x80", "\xE6\xA8", "\xF4\x90\x80\x80",
-                          "\xF5\x80\x80\x80", "\xC3"}) {
+  for (const char* bad :
+       {"\xFF", "\x80", "\xC0\xAF", "\xE0\x80\xAF", "\xED\xA0\x80", "\xE6\xA8",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xC3"}) {
     EXPECT_FALSE(IsWellFormedUtf8(bad)) << PrintableValue(bad);
   }
 }

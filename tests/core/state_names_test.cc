@@ -16,6 +16,7 @@
 #include "google/rpc/error_details.pb.h"
 #include "gtest/gtest.h"
 #include "mozuma/states/v1/state.pb.h"
+#include "tests/testing/state_builders.h"
 
 namespace mozuma::states {
 namespace {
@@ -24,22 +25,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
-
-v1::StateType MakeStateType(std::string backend, std::string architecture,
-                            std::vector<std::string> extras = {}) {
-  v1::StateType state_type;
-  state_type.set_backend(std::move(backend));
-  state_type.set_architecture(std::move(architecture));
-  for (std::string& extra : extras) state_type.add_extra(std::move(extra));
-  return state_type;
-}
-
-v1::StateKey MakeStateKey(v1::StateType state_type, std::string training_id) {
-  v1::StateKey state_key;
-  *state_key.mutable_state_type() = std::move(state_type);
-  state_key.set_training_id(std::move(training_id));
-  return state_key;
-}
 
 std::vector<std::string> Extras(const v1::StateType& state_type) {
   return {state_type.extra().begin(), state_type.extra().end()};
@@ -280,11 +265,11 @@ TEST(ParseStateKeyNameTest, BadTrainingIdNamesLastPart) {
               StartsWith("part 3, the training id,"));
   // With a trailing dot, "imagenet" becomes an extra and the empty training
   // id is part 4.
-  EXPECT_THAT(ExpectOneNameViolation(
-                  ParseStateKeyName("pytorch.resnet18.imagenet.", NameRules())
-                      .status(),
-                  "name", "EMPTY"),
-              StartsWith("part 4, the training id,"));
+  EXPECT_THAT(
+      ExpectOneNameViolation(
+          ParseStateKeyName("pytorch.resnet18.imagenet.", NameRules()).status(),
+          "name", "EMPTY"),
+      StartsWith("part 4, the training id,"));
   EXPECT_THAT(ExpectOneNameViolation(
                   ParseStateKeyName("pytorch.resnet18.cls1000.v2.image\tnet",
                                     NameRules())
@@ -370,11 +355,11 @@ TEST(ParseStateTypeNameTest, BadArchitectureNamesPartTwo) {
           .status(),
       "state_type_name", "INVALID_CHARACTER");
   EXPECT_THAT(description, StartsWith("part 2, the architecture,"));
-  EXPECT_THAT(ExpectOneNameViolation(
-                  ParseStateTypeName("pytorch.resnet18.cls 1000", NameRules())
-                      .status(),
-                  "name", "INVALID_CHARACTER"),
-              StartsWith("part 3, extra[0],"));
+  EXPECT_THAT(
+      ExpectOneNameViolation(
+          ParseStateTypeName("pytorch.resnet18.cls 1000", NameRules()).status(),
+          "name", "INVALID_CHARACTER"),
+      StartsWith("part 3, extra[0],"));
 }
 
 }  // namespace

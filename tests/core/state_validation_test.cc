@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
+#include "tests/testing/state_builders.h"
 
 namespace mozuma::states {
 namespace {
@@ -20,22 +21,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-v1::StateType MakeStateType(std::string backend, std::string architecture,
-                            std::vector<std::string> extras = {}) {
-  v1::StateType state_type;
-  state_type.set_backend(std::move(backend));
-  state_type.set_architecture(std::move(architecture));
-  for (std::string& extra : extras) state_type.add_extra(std::move(extra));
-  return state_type;
-}
-
-v1::StateKey MakeStateKey(v1::StateType state_type, std::string training_id) {
-  v1::StateKey state_key;
-  *state_key.mutable_state_type() = std::move(state_type);
-  state_key.set_training_id(std::move(training_id));
-  return state_key;
-}
 
 std::vector<std::string> Fields(const std::vector<v1::Violation>& violations) {
   std::vector<std::string> fields;
@@ -66,16 +51,15 @@ TEST(ValidateStateTypeTest, ValidStateTypesHaveNoViolations) {
   EXPECT_THAT(ValidateStateType(
                   MakeStateType("pytorch", "resnet18", {"cls1000"}), rules),
               IsEmpty());
-  EXPECT_THAT(
-      ValidateStateType(MakeStateType("pytorch", "sbert-distiluse-base",
-                                      {"multilingual", "cased-v2"}),
-                        rules),
-      IsEmpty());
-  EXPECT_THAT(ValidateStateType(MakeStateType("pytorch",
-                                              "\xE6\xA8\xA1\xE5\x9E\x8B",
-                                              {"\xD9\xA3"}),
+  EXPECT_THAT(ValidateStateType(MakeStateType("pytorch", "sbert-distiluse-base",
+                                              {"multilingual", "cased-v2"}),
                                 rules),
               IsEmpty());
+  EXPECT_THAT(
+      ValidateStateType(
+          MakeStateType("pytorch", "\xE6\xA8\xA1\xE5\x9E\x8B", {"\xD9\xA3"}),
+          rules),
+      IsEmpty());
 }
 
 TEST(ValidateStateTypeTest, EmptyStateTypeReportsBackendAndArchitecture) {
@@ -117,26 +101,25 @@ TEST(ValidateStateTypeTest, BadExtraIsReportedByIndex) {
 }
 
 TEST(ValidateStateTypeTest, PrefixIsPrepended) {
-  const std::vector<v1::Violation> violations = ValidateStateType(
-      MakeStateType("", "resnet18", {"cls1000", "v2", ""}), NameRules(),
-      "candidates[3].");
+  const std::vector<v1::Violation> violations =
+      ValidateStateType(MakeStateType("", "resnet18", {"cls1000", "v2", ""}),
+                        NameRules(), "candidates[3].");
   EXPECT_THAT(Fields(violations),
               ElementsAre("candidates[3].backend", "candidates[3].extra[2]"));
 }
 
 TEST(ValidateStateTypeTest, EveryProblemInFieldOrder) {
   const std::vector<v1::Violation> violations = ValidateStateType(
-      MakeStateType("a b", "\xFF", {"", "ok", "x\n", "\xCC\x81"}),
-      NameRules());
-  EXPECT_THAT(Fields(violations), ElementsAre("backend", "architecture",
-                                              "extra[0]", "extra[2]",
-                                              "extra[3]"));
-  EXPECT_THAT(Reasons(violations),
-              ElementsAre(v1::VIOLATION_REASON_INVALID_CHARACTER,
-                          v1::VIOLATION_REASON_INVALID_UTF8,
-                          v1::VIOLATION_REASON_EMPTY,
-                          v1::VIOLATION_REASON_INVALID_CHARACTER,
-                          v1::VIOLATION_REASON_INVALID_CHARACTER));
+      MakeStateType("a b", "\xFF", {"", "ok", "x\n", "\xCC\x81"}), NameRules());
+  EXPECT_THAT(Fields(violations),
+              ElementsAre("backend", "architecture", "extra[0]", "extra[2]",
+                          "extra[3]"));
+  EXPECT_THAT(
+      Reasons(violations),
+      ElementsAre(v1::VIOLATION_REASON_INVALID_CHARACTER,
+                  v1::VIOLATION_REASON_INVALID_UTF8, v1::VIOLATION_REASON_EMPTY,
+                  v1::VIOLATION_REASON_INVALID_CHARACTER,
+                  v1::VIOLATION_REASON_INVALID_CHARACTER));
 }
 
 TEST(ValidateStateTypeTest, TwoProblemsWithOneNameGiveTwoViolations) {
@@ -151,8 +134,8 @@ TEST(ValidateStateTypeTest, TwoProblemsWithOneNameGiveTwoViolations) {
 }
 
 TEST(ValidateStateTypeTest, ValueEscapesInvalidUtf8) {
-  const std::vector<v1::Violation> violations = ValidateStateType(
-      MakeStateType("py\xFFtorch", "resnet18"), NameRules());
+  const std::vector<v1::Violation> violations =
+      ValidateStateType(MakeStateType("py\xFFtorch", "resnet18"), NameRules());
   ASSERT_THAT(violations, SizeIs(1));
   EXPECT_EQ(violations[0].reason(), v1::VIOLATION_REASON_INVALID_UTF8);
   EXPECT_EQ(violations[0].value(), "py\\xFFtorch");
@@ -186,8 +169,8 @@ TEST(ValidateStateTypeTest, TooManyExtrasHidesTheIndividualExtras) {
       MakeStateType("py torch", "", ManyExtras(1000, "bad extra")), rules,
       "candidates[3].");
   EXPECT_THAT(Fields(violations),
-              ElementsAre("candidates[3].backend",
-                          "candidates[3].architecture", "candidates[3].extra"));
+              ElementsAre("candidates[3].backend", "candidates[3].architecture",
+                          "candidates[3].extra"));
   EXPECT_THAT(Reasons(violations),
               ElementsAre(v1::VIOLATION_REASON_INVALID_CHARACTER,
                           v1::VIOLATION_REASON_EMPTY,
@@ -229,12 +212,11 @@ TEST(ValidateStateTypeTest, RulesApplyToEveryField) {
 }
 
 TEST(ValidateStateKeyTest, ValidStateKeyHasNoViolations) {
-  EXPECT_THAT(
-      ValidateStateKey(
-          MakeStateKey(MakeStateType("pytorch", "resnet18", {"cls1000"}),
-                       "imagenet"),
-          NameRules()),
-      IsEmpty());
+  EXPECT_THAT(ValidateStateKey(MakeStateKey(MakeStateType("pytorch", "resnet18",
+                                                          {"cls1000"}),
+                                            "imagenet"),
+                               NameRules()),
+              IsEmpty());
 }
 
 TEST(ValidateStateKeyTest, MissingStateTypeIsMissing) {
@@ -283,8 +265,9 @@ TEST(ValidateStateKeyTest, PrefixIsPrepended) {
   const std::vector<v1::Violation> violations = ValidateStateKey(
       MakeStateKey(MakeStateType("pytorch", "resnet18", {"\xCC\x81"}), ""),
       NameRules(), "state_keys[7].");
-  EXPECT_THAT(Fields(violations), ElementsAre("state_keys[7].state_type.extra[0]",
-                                              "state_keys[7].training_id"));
+  EXPECT_THAT(Fields(violations),
+              ElementsAre("state_keys[7].state_type.extra[0]",
+                          "state_keys[7].training_id"));
 }
 
 TEST(ValidateStateKeyTest, TooManyExtrasStillChecksTrainingId) {
@@ -322,8 +305,8 @@ TEST(MakeValidationResultTest, ValidResultCarriesName) {
 }
 
 TEST(MakeValidationResultTest, InvalidResultHasNoName) {
-  std::vector<v1::Violation> violations = ValidateStateType(
-      MakeStateType("", "res net"), NameRules(), "");
+  std::vector<v1::Violation> violations =
+      ValidateStateType(MakeStateType("", "res net"), NameRules(), "");
   ASSERT_THAT(violations, SizeIs(2));
   const v1::ValidationResult result =
       MakeValidationResult(violations, "should.not.appear");

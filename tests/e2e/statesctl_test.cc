@@ -57,18 +57,18 @@ TEST_F(StatesctlTest, ValidateExitsZeroOnlyWhenAllAreValid) {
   EXPECT_THAT(valid.stdout_text,
               HasSubstr("pytorch.clip-text-rn50.clip: valid"));
 
-  CommandResult invalid =
-      Run({"validate", "pytorch.resnet18.imagenet", "pytorch.rés net.x",
-           "pytorch.resnet18"});
+  CommandResult invalid = Run({"validate", "pytorch.resnet18.imagenet",
+                               "pytorch.rés net.x", "pytorch.resnet18"});
   EXPECT_EQ(invalid.exit_code, 1);
-  EXPECT_THAT(invalid.stdout_text, HasSubstr("pytorch.resnet18.imagenet: valid"));
+  EXPECT_THAT(invalid.stdout_text,
+              HasSubstr("pytorch.resnet18.imagenet: valid"));
   EXPECT_THAT(invalid.stdout_text,
               HasSubstr("state_type.architecture (INVALID_CHARACTER): "
                         "character U+0020 SPACE at index 3"));
   EXPECT_THAT(invalid.stdout_text, HasSubstr("name (TOO_FEW_PARTS)"));
 
-  CommandResult types =
-      Run({"validate", "--type", "pytorch.resnet18", "pytorch.resnet18.cls1000"});
+  CommandResult types = Run(
+      {"validate", "--type", "pytorch.resnet18", "pytorch.resnet18.cls1000"});
   EXPECT_EQ(types.exit_code, 0) << types.stdout_text << types.stderr_text;
 }
 
@@ -90,8 +90,9 @@ TEST_F(StatesctlTest, CompatExitCodeTellsIncompatibility) {
   CommandResult compatible =
       Run({"compat", "pytorch.resnet18", "pytorch.resnet18.cls1000"});
   EXPECT_EQ(compatible.exit_code, 0) << compatible.stderr_text;
-  EXPECT_THAT(compatible.stdout_text,
-              HasSubstr("pytorch.resnet18.cls1000: COMPATIBLE (differs in extra)"));
+  EXPECT_THAT(
+      compatible.stdout_text,
+      HasSubstr("pytorch.resnet18.cls1000: COMPATIBLE (differs in extra)"));
 
   CommandResult mixed = Run({"--json", "compat", "pytorch.resnet18",
                              "pytorch.resnet18", "pytorch.resnet180"});
@@ -99,12 +100,15 @@ TEST_F(StatesctlTest, CompatExitCodeTellsIncompatibility) {
   google::protobuf::Struct json = Json(mixed.stdout_text);
   const auto& results = json.fields().at("results").list_value();
   ASSERT_EQ(results.values_size(), 2);
-  EXPECT_EQ(results.values(0).struct_value().fields().at("compatibility")
+  EXPECT_EQ(results.values(0)
+                .struct_value()
+                .fields()
+                .at("compatibility")
                 .string_value(),
             "COMPATIBILITY_EXACT");
-  EXPECT_EQ(results.values(1).struct_value().fields().at("candidate")
-                .string_value(),
-            "pytorch.resnet180");
+  EXPECT_EQ(
+      results.values(1).struct_value().fields().at("candidate").string_value(),
+      "pytorch.resnet180");
 }
 
 TEST_F(StatesctlTest, ParsePrintsFieldsOrTheViolation) {
@@ -118,13 +122,17 @@ TEST_F(StatesctlTest, ParsePrintsFieldsOrTheViolation) {
   google::protobuf::Struct json = Json(invalid.stdout_text);
   const auto& error = json.fields().at("error").struct_value().fields();
   EXPECT_EQ(error.at("code").string_value(), "INVALID_ARGUMENT");
-  EXPECT_EQ(error.at("error_info").struct_value().fields().at("reason")
+  EXPECT_EQ(error.at("error_info")
+                .struct_value()
+                .fields()
+                .at("reason")
                 .string_value(),
             "INVALID_STATE_NAME");
 
   CommandResult text = Run({"parse", "pytorch.resnet18"});
   EXPECT_EQ(text.exit_code, 1);
-  EXPECT_THAT(text.stderr_text, HasSubstr("INVALID_ARGUMENT (INVALID_STATE_NAME)"));
+  EXPECT_THAT(text.stderr_text,
+              HasSubstr("INVALID_ARGUMENT (INVALID_STATE_NAME)"));
 }
 
 TEST_F(StatesctlTest, UsageErrorsAndUnreachableServers) {
@@ -136,8 +144,9 @@ TEST_F(StatesctlTest, UsageErrorsAndUnreachableServers) {
   EXPECT_THAT(none.stderr_text, HasSubstr("statesctl --help"));
 
   // Port 1 on loopback: nothing listens there.
-  absl::StatusOr<CommandResult> unreachable = RunCommand(
-      {STATESCTL_PATH, "--server=127.0.0.1:1", "--timeout=3s", "parse", "a.b.c"});
+  absl::StatusOr<CommandResult> unreachable =
+      RunCommand({STATESCTL_PATH, "--server=127.0.0.1:1", "--timeout=3s",
+                  "parse", "a.b.c"});
   ASSERT_TRUE(unreachable.ok()) << unreachable.status();
   EXPECT_EQ(unreachable->exit_code, 3);
   EXPECT_THAT(unreachable->stderr_text, HasSubstr("UNAVAILABLE"));

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.pb.h"
 #include "gtest/gtest.h"
+#include "tests/testing/state_builders.h"
 #include "tests/testing/subprocess.h"
 
 namespace mozuma::states {
@@ -58,15 +59,6 @@ std::pair<grpc::Status, std::string> CallRaw(const std::string& address,
   return {status, bytes};
 }
 
-v1::StateType Type(std::string backend, std::string architecture,
-                   std::vector<std::string> extra = {}) {
-  v1::StateType type;
-  type.set_backend(std::move(backend));
-  type.set_architecture(std::move(architecture));
-  for (std::string& e : extra) type.add_extra(std::move(e));
-  return type;
-}
-
 TEST(StatesdTest, AnswersEveryRpcOverLoopback) {
   auto server = StartStatesd();
   ASSERT_NE(server, nullptr);
@@ -74,10 +66,12 @@ TEST(StatesdTest, AnswersEveryRpcOverLoopback) {
 
   v1::ValidateStateKeysRequest keys;
   v1::StateKey* good = keys.add_state_keys();
-  *good->mutable_state_type() = Type("pytorch", "resnet18", {"cls1000"});
+  *good->mutable_state_type() =
+      MakeStateType("pytorch", "resnet18", {"cls1000"});
   good->set_training_id("imagenet");
   v1::StateKey* bad = keys.add_state_keys();
-  *bad->mutable_state_type() = Type("pytorch", "resnet18", {"e\xCC\x81"});
+  *bad->mutable_state_type() =
+      MakeStateType("pytorch", "resnet18", {"e\xCC\x81"});
   bad->set_training_id("imagenet\n");
   absl::StatusOr<v1::ValidateStateKeysResponse> validated =
       client->ValidateStateKeys(keys);
@@ -96,10 +90,11 @@ TEST(StatesdTest, AnswersEveryRpcOverLoopback) {
   EXPECT_EQ(validated->results(1).violations(1).field(), "training_id");
 
   v1::CheckCompatibilityRequest compat;
-  *compat.mutable_state_type() = Type("pytorch", "resnet18", {"cls1000"});
-  *compat.add_candidates() = Type("pytorch", "resnet18", {"cls1000"});
-  *compat.add_candidates() = Type("pytorch", "resnet18");
-  *compat.add_candidates() = Type("pytorch", "resnet180", {"cls1000"});
+  *compat.mutable_state_type() =
+      MakeStateType("pytorch", "resnet18", {"cls1000"});
+  *compat.add_candidates() = MakeStateType("pytorch", "resnet18", {"cls1000"});
+  *compat.add_candidates() = MakeStateType("pytorch", "resnet18");
+  *compat.add_candidates() = MakeStateType("pytorch", "resnet180", {"cls1000"});
   absl::StatusOr<v1::CheckCompatibilityResponse> compared =
       client->CheckCompatibility(compat);
   ASSERT_TRUE(compared.ok()) << compared.status();
@@ -124,9 +119,10 @@ TEST(StatesdTest, RejectedRequestsCarryBadRequestAndErrorInfo) {
   auto client = Client::Connect(server->address());
 
   v1::CheckCompatibilityRequest request;
-  *request.mutable_state_type() = Type("", "resnet18");
-  *request.add_candidates() = Type("pytorch", "resnet18");
-  *request.add_candidates() = Type("pytorch", "resnet18", {"cls 1000"});
+  *request.mutable_state_type() = MakeStateType("", "resnet18");
+  *request.add_candidates() = MakeStateType("pytorch", "resnet18");
+  *request.add_candidates() =
+      MakeStateType("pytorch", "resnet18", {"cls 1000"});
   absl::StatusOr<v1::CheckCompatibilityResponse> response =
       client->CheckCompatibility(request);
   ASSERT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
@@ -141,7 +137,8 @@ TEST(StatesdTest, RejectedRequestsCarryBadRequestAndErrorInfo) {
   ASSERT_EQ(bad->field_violations_size(), 2);
   EXPECT_EQ(bad->field_violations(0).field(), "state_type.backend");
   EXPECT_EQ(bad->field_violations(1).field(), "candidates[1].extra[0]");
-  EXPECT_THAT(bad->field_violations(1).description(), HasSubstr("U+0020 SPACE"));
+  EXPECT_THAT(bad->field_violations(1).description(),
+              HasSubstr("U+0020 SPACE"));
   EXPECT_THAT(std::string(response.status().message()),
               HasSubstr("candidates[1].extra[0]"));
 }
@@ -154,8 +151,9 @@ TEST(StatesdTest, InvalidUtf8IsAViolationNotAFailedCall) {
   // The C++ protobuf runtime sends invalid UTF-8 in a string field as it is;
   // strict proto3 parsing on the server would reject the whole call.
   v1::ValidateStateTypesRequest request;
-  *request.add_state_types() = Type("\xC0\xAF", "resnet18", {"\xED\xA0\x80"});
-  *request.add_state_types() = Type("pytorch", "resnet18");
+  *request.add_state_types() =
+      MakeStateType("\xC0\xAF", "resnet18", {"\xED\xA0\x80"});
+  *request.add_state_types() = MakeStateType("pytorch", "resnet18");
   absl::StatusOr<v1::ValidateStateTypesResponse> response =
       client->ValidateStateTypes(request);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -185,7 +183,9 @@ TEST(StatesdTest, MalformedAndRandomBytesNeverBreakTheServer) {
   // A length prefix that runs past the end of the message.
   auto [status, bytes] =
       CallRaw(server->address(), std::string(kService) + "ParseStateKey",
-              std::string("\x0A\x7F" "abc", 5));
+              std::string("\x0A\x7F"
+                          "abc",
+                          5));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("not a well-formed"));
   EXPECT_FALSE(status.error_details().empty());
@@ -218,8 +218,8 @@ TEST(StatesdTest, LimitsComeFromFlags) {
   auto client = Client::Connect(server->address());
 
   v1::ValidateStateTypesRequest request;
-  *request.add_state_types() = Type("pytorch", "résnet");
-  *request.add_state_types() = Type("pytorch", "resnet18", {"a", "b"});
+  *request.add_state_types() = MakeStateType("pytorch", "résnet");
+  *request.add_state_types() = MakeStateType("pytorch", "resnet18", {"a", "b"});
   absl::StatusOr<v1::ValidateStateTypesResponse> response =
       client->ValidateStateTypes(request);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -230,7 +230,7 @@ TEST(StatesdTest, LimitsComeFromFlags) {
   EXPECT_EQ(response->results(1).violations(0).reason(),
             v1::VIOLATION_REASON_TOO_MANY_EXTRAS);
 
-  *request.add_state_types() = Type("averylongname", "x");
+  *request.add_state_types() = MakeStateType("averylongname", "x");
   response = client->ValidateStateTypes(request);
   EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
   std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(response.status());

@@ -57,11 +57,13 @@ TEST(RequestParserTest, SkipsUnknownFields) {
 
 TEST(RequestParserTest, RejectsMalformedBytesAsInvalidArgument) {
   const std::string cases[] = {
-      std::string("\x0A\x7F" "abc", 5),  // length past the end
-      std::string("\x0A", 1),            // truncated length
-      std::string("\x00\x01", 2),        // field number 0
+      std::string("\x0A\x7F"
+                  "abc",
+                  5),                        // length past the end
+      std::string("\x0A", 1),                // truncated length
+      std::string("\x00\x01", 2),            // field number 0
       Field(1, std::string("\x0A\x7F", 2)),  // malformed nested message
-      std::string("\x0F", 1),            // wire type 7 does not exist
+      std::string("\x0F", 1),                // wire type 7 does not exist
   };
   for (const std::string& bytes : cases) {
     v1::ValidateStateTypesRequest request;

@@ -3,27 +3,20 @@
 #include "core/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/state_builders.h"
 
 namespace mozuma::states {
 namespace {
 
 using ::testing::ElementsAre;
 
-v1::StateType Type(std::string backend, std::string architecture,
-                   std::vector<std::string> extra = {}) {
-  v1::StateType type;
-  type.set_backend(std::move(backend));
-  type.set_architecture(std::move(architecture));
-  for (std::string& e : extra) type.add_extra(std::move(e));
-  return type;
-}
-
 TEST(StateHandlersTest, ValidateStateTypesAnswersEachItemInOrder) {
   StateHandlers handlers{ServiceLimits{}};
   v1::ValidateStateTypesRequest request;
-  *request.add_state_types() = Type("pytorch", "resnet18", {"cls1000"});
-  *request.add_state_types() = Type("pytorch", "");
-  *request.add_state_types() = Type("torch", "模型");
+  *request.add_state_types() =
+      MakeStateType("pytorch", "resnet18", {"cls1000"});
+  *request.add_state_types() = MakeStateType("pytorch", "");
+  *request.add_state_types() = MakeStateType("torch", "模型");
   absl::StatusOr<v1::ValidateStateTypesResponse> response =
       handlers.ValidateStateTypes(request);
   ASSERT_TRUE(response.ok()) << response.status();
@@ -61,8 +54,9 @@ TEST(StateHandlersTest, BatchesOverTheLimitAreRejected) {
   EXPECT_TRUE(handlers.ValidateStateKeys(keys).ok());
 
   v1::CheckCompatibilityRequest compat;
-  *compat.mutable_state_type() = Type("a", "b");
-  for (int i = 0; i < 3; ++i) *compat.add_candidates() = Type("a", "b");
+  *compat.mutable_state_type() = MakeStateType("a", "b");
+  for (int i = 0; i < 3; ++i)
+    *compat.add_candidates() = MakeStateType("a", "b");
   absl::Status status = handlers.CheckCompatibility(compat).status();
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetErrorInfo(status)->reason(), "BATCH_TOO_LARGE");
@@ -72,7 +66,7 @@ TEST(StateHandlersTest, BatchesOverTheLimitAreRejected) {
 TEST(StateHandlersTest, CheckCompatibilityNeedsAStateType) {
   StateHandlers handlers{ServiceLimits{}};
   v1::CheckCompatibilityRequest request;
-  *request.add_candidates() = Type("pytorch", "resnet18");
+  *request.add_candidates() = MakeStateType("pytorch", "resnet18");
   absl::Status status = handlers.CheckCompatibility(request).status();
   ASSERT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetErrorInfo(status)->metadata().at("state_type"), "MISSING");
@@ -81,7 +75,7 @@ TEST(StateHandlersTest, CheckCompatibilityNeedsAStateType) {
 TEST(StateHandlersTest, CheckCompatibilityOfAnEmptyBatchIsEmpty) {
   StateHandlers handlers{ServiceLimits{}};
   v1::CheckCompatibilityRequest request;
-  *request.mutable_state_type() = Type("pytorch", "resnet18");
+  *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
   absl::StatusOr<v1::CheckCompatibilityResponse> response =
       handlers.CheckCompatibility(request);
   ASSERT_TRUE(response.ok());
@@ -91,8 +85,9 @@ TEST(StateHandlersTest, CheckCompatibilityOfAnEmptyBatchIsEmpty) {
 TEST(StateHandlersTest, CheckCompatibilityListsDifferingFields) {
   StateHandlers handlers{ServiceLimits{}};
   v1::CheckCompatibilityRequest request;
-  *request.mutable_state_type() = Type("pytorch", "resnet18", {"cls1000"});
-  *request.add_candidates() = Type("onnx", "resnet18-v2", {"cls10"});
+  *request.mutable_state_type() =
+      MakeStateType("pytorch", "resnet18", {"cls1000"});
+  *request.add_candidates() = MakeStateType("onnx", "resnet18-v2", {"cls10"});
   absl::StatusOr<v1::CheckCompatibilityResponse> response =
       handlers.CheckCompatibility(request);
   ASSERT_TRUE(response.ok());

@@ -31,8 +31,8 @@ std::vector<char*> ArgvPointers(const std::vector<std::string>& argv) {
 }
 
 // Spawns `argv` with stdout and stderr sent to the given descriptors.
-absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv,
-                            int stdout_fd, int stderr_fd) {
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, int stdout_fd,
+                            int stderr_fd) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
@@ -119,15 +119,15 @@ absl::StatusOr<std::string> Subprocess::WaitForOutput(const std::string& text,
       std::lock_guard<std::mutex> lock(mutex_);
       if (output_.find(text) != std::string::npos) return output_;
       if (eof_) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "the process ended without printing \"", text, "\"; output:\n",
-            output_));
+        return absl::FailedPreconditionError(
+            absl::StrCat("the process ended without printing \"", text,
+                         "\"; output:\n", output_));
       }
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no \"", text, "\" after ", absl::FormatDuration(timeout),
-          "; output:\n", Output()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no \"", text, "\" after ",
+                       absl::FormatDuration(timeout), "; output:\n", Output()));
     }
     absl::SleepFor(kPollInterval);
   }
@@ -146,8 +146,9 @@ absl::StatusOr<int> Subprocess::Wait(absl::Duration timeout) {
     }
     if (done < 0) return absl::InternalError("waitpid failed");
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "process ", pid_, " still runs after ", absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrCat("process ", pid_, " still runs after ",
+                       absl::FormatDuration(timeout)));
     }
     absl::SleepFor(kPollInterval);
   }
@@ -176,9 +177,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
       waitpid(*pid, &wait_status, 0);
       close(out_fd);
       close(err_fd);
-      return absl::DeadlineExceededError(
-          absl::StrCat(argv[0], " did not finish within ",
-                       absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(absl::StrCat(
+          argv[0], " did not finish within ", absl::FormatDuration(timeout)));
     }
     absl::SleepFor(kPollInterval);
   }

@@ -65,8 +65,9 @@ struct CommandResult {
 
 // Runs `argv` to completion with a bound on time; the child is killed at
 // `timeout` and the result is DEADLINE_EXCEEDED.
-absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
-                                         absl::Duration timeout = absl::Seconds(30));
+absl::StatusOr<CommandResult> RunCommand(
+    const std::vector<std::string>& argv,
+    absl::Duration timeout = absl::Seconds(30));
 
 // statesd started with `flags` plus `--listen=127.0.0.1:0`, once its startup
 // line has named its address.
