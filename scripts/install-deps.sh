@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # toolchain
-  g++ make cmake pkg-config git
+  g++ make cmake git
   # libraries
   libgrpc++-dev libprotobuf-dev libabsl-dev libicu-dev
   # code generators
