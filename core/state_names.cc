@@ -1,5 +1,6 @@
 #include "core/state_names.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -70,6 +71,21 @@ absl::Status ToNameError(const std::vector<v1::Violation>& item_violations,
   return InvalidFieldsError(reason::kInvalidStateName, violations);
 }
 
+// Rejects a name with more extras than `rules` allow before it is split,
+// so that a request of a few MiB of dots costs no more than its own size.
+// `fixed_parts` is the number of parts that are not extras.
+absl::Status CheckExtrasBeforeSplit(absl::string_view name,
+                                    std::size_t fixed_parts,
+                                    const NameRules& rules,
+                                    absl::string_view field) {
+  const std::size_t parts = std::count(name.begin(), name.end(), '.') + 1;
+  if (parts <= fixed_parts || parts - fixed_parts <= rules.max_extras) {
+    return absl::OkStatus();
+  }
+  return ToNameError(
+      {TooManyExtrasViolation("extra", parts - fixed_parts, rules)}, field, 0);
+}
+
 }  // namespace
 
 std::string FormatStateType(const v1::StateType& state_type) {
@@ -118,6 +134,7 @@ absl::StatusOr<v1::StateKey> SplitStateKeyName(absl::string_view name,
 absl::StatusOr<v1::StateType> ParseStateTypeName(absl::string_view name,
                                                  const NameRules& rules,
                                                  absl::string_view field) {
+  RETURN_IF_ERROR(CheckExtrasBeforeSplit(name, 2, rules, field));
   ASSIGN_OR_RETURN(v1::StateType state_type, SplitStateTypeName(name, field));
   std::vector<v1::Violation> violations = ValidateStateType(state_type, rules);
   if (!violations.empty()) return ToNameError(violations, field, 0);
@@ -127,6 +144,7 @@ absl::StatusOr<v1::StateType> ParseStateTypeName(absl::string_view name,
 absl::StatusOr<v1::StateKey> ParseStateKeyName(absl::string_view name,
                                                const NameRules& rules,
                                                absl::string_view field) {
+  RETURN_IF_ERROR(CheckExtrasBeforeSplit(name, 3, rules, field));
   ASSIGN_OR_RETURN(v1::StateKey state_key, SplitStateKeyName(name, field));
   std::vector<v1::Violation> violations = ValidateStateKey(state_key, rules);
   if (!violations.empty()) {

@@ -17,6 +17,19 @@ void AppendNameViolations(absl::string_view name, absl::string_view field,
   }
 }
 
+v1::Violation TooManyExtrasViolation(absl::string_view field,
+                                     std::size_t extras,
+                                     const NameRules& rules) {
+  v1::Violation violation;
+  violation.set_field(std::string(field));
+  violation.set_value(absl::StrCat(extras));
+  violation.set_reason(v1::VIOLATION_REASON_TOO_MANY_EXTRAS);
+  violation.set_description(
+      absl::StrFormat("has %d elements; a state type has at most %d extras",
+                      extras, rules.max_extras));
+  return violation;
+}
+
 std::vector<v1::Violation> ValidateStateType(const v1::StateType& state_type,
                                              const NameRules& rules,
                                              absl::string_view prefix) {
@@ -27,13 +40,8 @@ std::vector<v1::Violation> ValidateStateType(const v1::StateType& state_type,
                        absl::StrCat(prefix, "architecture"), rules, violations);
   const std::size_t extras = state_type.extra_size();
   if (extras > rules.max_extras) {
-    v1::Violation& violation = violations.emplace_back();
-    violation.set_field(absl::StrCat(prefix, "extra"));
-    violation.set_value(absl::StrCat(extras));
-    violation.set_reason(v1::VIOLATION_REASON_TOO_MANY_EXTRAS);
-    violation.set_description(
-        absl::StrFormat("has %d elements; a state type has at most %d extras",
-                        extras, rules.max_extras));
+    violations.push_back(
+        TooManyExtrasViolation(absl::StrCat(prefix, "extra"), extras, rules));
     // The elements are not checked one by one: a request could otherwise
     // make the response grow without bound.
     return violations;

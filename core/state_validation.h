@@ -22,6 +22,12 @@ void AppendNameViolations(absl::string_view name, absl::string_view field,
                           const NameRules& rules,
                           std::vector<v1::Violation>& violations);
 
+// The TOO_MANY_EXTRAS violation of `field` for a state type with `extras`
+// extras.
+v1::Violation TooManyExtrasViolation(absl::string_view field,
+                                     std::size_t extras,
+                                     const NameRules& rules);
+
 // Returns every problem with `state_type`, in field order: backend,
 // architecture, then each extra; when there are more extras than
 // `rules.max_extras`, a single TOO_MANY_EXTRAS instead of one entry per

@@ -314,6 +314,20 @@ TEST(ParseStateKeyNameTest, TooManyExtras) {
   EXPECT_THAT(description, HasSubstr("33"));
 }
 
+TEST(ParseStateKeyNameTest, TooManyExtrasIsCountedBeforeSplitting) {
+  // A request can carry a few MiB of dots; the answer must not first build
+  // a state type with millions of extras. Counting is the whole cost.
+  const std::string name(4 << 20, '.');
+  const std::string description = ExpectOneNameViolation(
+      ParseStateKeyName(name, NameRules()).status(), "name", "TOO_MANY_EXTRAS");
+  EXPECT_THAT(description, HasSubstr(absl::StrCat((4 << 20) + 1 - 3)));
+  EXPECT_THAT(description, HasSubstr("the extras"));
+  const std::string type_description =
+      ExpectOneNameViolation(ParseStateTypeName(name, NameRules()).status(),
+                             "name", "TOO_MANY_EXTRAS");
+  EXPECT_THAT(type_description, HasSubstr(absl::StrCat((4 << 20) + 1 - 2)));
+}
+
 TEST(ParseStateKeyNameTest, ExactlyMaxExtrasIsFine) {
   const NameRules rules;
   std::string name = "pytorch.resnet18.";
