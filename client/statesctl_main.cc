@@ -67,31 +67,38 @@ constexpr char kUsageText[] =
     "pytorch.resnet50\n"
     "  statesctl --json parse pytorch.clip-image-rn50.clip";
 
-using google::protobuf::Value;
+// JSON output keeps the proto's field order, so that it reads the same
+// from one run to the next.
 
-// Returns `message` as a JSON value, proto field names kept.
-Value ToValue(const google::protobuf::Message& message) {
+// Returns `message` as JSON, proto field names kept.
+std::string Json(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
   std::string json;
-  Value value;
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  (void)google::protobuf::util::JsonStringToMessage(json, &value);
-  return value;
+  return json;
 }
 
-Value StringValue(absl::string_view text) {
-  Value value;
-  // JSON output must be UTF-8; argv need not be.
+// Returns `text` as a JSON string. JSON output must be UTF-8 and argv need
+// not be: invalid bytes are written as \xHH.
+std::string JsonString(absl::string_view text) {
+  google::protobuf::Value value;
   value.set_string_value(PrintableValue(text));
-  return value;
-}
-
-void PrintJson(const Value& value) {
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(value, &json);
-  std::cout << json << std::endl;
+  return json;
+}
+
+// Returns JSON object `object` with `"name": value` inserted first.
+std::string WithFieldFirst(absl::string_view name, absl::string_view value,
+                           absl::string_view object) {
+  std::string out = absl::StrCat("{", JsonString(name), ":", value);
+  if (object.size() > 2)
+    absl::StrAppend(&out, ",", object.substr(1));
+  else
+    out += "}";
+  return out;
 }
 
 // Prints a failed call and returns its exit code: kNo when the server
@@ -100,15 +107,14 @@ int ReportError(const absl::Status& status, bool json) {
   const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
   const std::optional<google::rpc::BadRequest> bad = GetBadRequest(status);
   if (json) {
-    Value error;
-    auto& fields = *error.mutable_struct_value()->mutable_fields();
-    fields["code"] = StringValue(absl::StatusCodeToString(status.code()));
-    fields["message"] = StringValue(status.message());
-    if (info.has_value()) fields["error_info"] = ToValue(*info);
-    if (bad.has_value()) fields["bad_request"] = ToValue(*bad);
-    Value out;
-    (*out.mutable_struct_value()->mutable_fields())["error"] = error;
-    PrintJson(out);
+    std::string error = absl::StrCat(
+        "{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
+        ",\"message\":", JsonString(status.message()));
+    if (info.has_value())
+      absl::StrAppend(&error, ",\"error_info\":", Json(*info));
+    if (bad.has_value())
+      absl::StrAppend(&error, ",\"bad_request\":", Json(*bad));
+    std::cout << "{\"error\":" << error << "}}" << std::endl;
   } else {
     std::cerr << "statesctl: " << absl::StatusCodeToString(status.code());
     if (info.has_value()) std::cerr << " (" << info->reason() << ")";
@@ -199,16 +205,12 @@ int Validate(const Client& client, const std::vector<std::string>& names,
   }
 
   bool all_valid = true;
-  Value out;
-  auto& list = *(*out.mutable_struct_value()->mutable_fields())["results"]
-                    .mutable_list_value();
+  std::vector<std::string> items;
   for (std::size_t i = 0; i < names.size(); ++i) {
     all_valid &= results[i].valid();
     if (json) {
-      Value item = ToValue(results[i]);
-      (*item.mutable_struct_value()->mutable_fields())["input"] =
-          StringValue(names[i]);
-      *list.add_values() = std::move(item);
+      items.push_back(
+          WithFieldFirst("input", JsonString(names[i]), Json(results[i])));
       continue;
     }
     std::cout << PrintableValue(names[i]) << ": "
@@ -219,7 +221,10 @@ int Validate(const Client& client, const std::vector<std::string>& names,
                 << "): " << violation.description() << std::endl;
     }
   }
-  if (json) PrintJson(out);
+  if (json) {
+    std::cout << "{\"results\":[" << absl::StrJoin(items, ",") << "]}"
+              << std::endl;
+  }
   return all_valid ? kYes : kNo;
 }
 
@@ -246,17 +251,15 @@ int Compat(const Client& client, const std::vector<std::string>& args,
   }
 
   bool all_compatible = true;
-  Value out = ToValue(*response);
-  auto& fields = *out.mutable_struct_value()->mutable_fields();
-  fields["state_type"] = StringValue(args[0]);
-  auto& list = *fields["results"].mutable_list_value();
+  std::vector<std::string> items;
   for (int i = 0; i < response->results_size(); ++i) {
     const v1::CompatibilityResult& result = response->results(i);
     all_compatible &= result.compatibility() != v1::COMPATIBILITY_INCOMPATIBLE;
-    (*list.mutable_values(i)
-          ->mutable_struct_value()
-          ->mutable_fields())["candidate"] = StringValue(args[i + 1]);
-    if (json) continue;
+    if (json) {
+      items.push_back(
+          WithFieldFirst("candidate", JsonString(args[i + 1]), Json(result)));
+      continue;
+    }
     std::string level = v1::Compatibility_Name(result.compatibility());
     level.erase(0, std::string("COMPATIBILITY_").size());
     std::cout << PrintableValue(args[i + 1]) << ": " << level;
@@ -266,7 +269,10 @@ int Compat(const Client& client, const std::vector<std::string>& args,
     }
     std::cout << std::endl;
   }
-  if (json) PrintJson(out);
+  if (json) {
+    std::cout << "{\"state_type\":" << JsonString(args[0]) << ",\"results\":["
+              << absl::StrJoin(items, ",") << "]}" << std::endl;
+  }
   return all_compatible ? kYes : kNo;
 }
 
@@ -277,7 +283,7 @@ int Parse(const Client& client, const std::string& name, bool json) {
       client.ParseStateKey(request);
   if (!response.ok()) return ReportError(response.status(), json);
   if (json) {
-    PrintJson(ToValue(*response));
+    std::cout << Json(*response) << std::endl;
     return kYes;
   }
   const v1::StateKey& key = response->state_key();
