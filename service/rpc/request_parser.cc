@@ -92,16 +92,4 @@ absl::Status ParseRequest(const grpc::ByteBuffer& buffer, Message& message) {
   return MalformedRequest(message);
 }
 
-absl::Status ParseRequest(absl::string_view bytes, Message& message) {
-  message.Clear();
-  if (message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::OkStatus();
-  }
-  message.Clear();
-  CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
-                         static_cast<int>(bytes.size()));
-  if (MergeKeepingStrings(input, message, 0)) return absl::OkStatus();
-  return MalformedRequest(message);
-}
-
 }  // namespace mozuma::states

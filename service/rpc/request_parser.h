@@ -12,7 +12,6 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 
 namespace mozuma::states {
 
@@ -21,10 +20,6 @@ namespace mozuma::states {
 // at most 100 deep. Returns INVALID_ARGUMENT, reason MALFORMED_REQUEST,
 // otherwise. Thread-compatible; `buffer` is not modified.
 absl::Status ParseRequest(const grpc::ByteBuffer& buffer,
-                          google::protobuf::Message& message);
-
-// The same for bytes in memory.
-absl::Status ParseRequest(absl::string_view bytes,
                           google::protobuf::Message& message);
 
 }  // namespace mozuma::states

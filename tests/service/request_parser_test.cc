@@ -1,6 +1,9 @@
 #include "service/rpc/request_parser.h"
 
+#include <grpcpp/support/byte_buffer.h>
+
 #include <string>
+#include <vector>
 
 #include "core/errors.h"
 #include "gtest/gtest.h"
@@ -8,6 +11,20 @@
 
 namespace mozuma::states {
 namespace {
+
+// Hands `parts` to ParseRequest as one gRPC buffer of that many slices, as
+// the transport may deliver a request.
+absl::Status Parse(const std::vector<std::string>& parts,
+                   google::protobuf::Message& message) {
+  std::vector<grpc::Slice> slices(parts.begin(), parts.end());
+  grpc::ByteBuffer buffer(slices.data(), slices.size());
+  return ParseRequest(buffer, message);
+}
+
+absl::Status Parse(const std::string& bytes,
+                   google::protobuf::Message& message) {
+  return Parse(std::vector<std::string>{bytes}, message);
+}
 
 // A length-delimited field: tag, length, bytes. Lengths stay under 128.
 std::string Field(int number, const std::string& bytes) {
@@ -25,7 +42,7 @@ TEST(RequestParserTest, ParsesWellFormedMessagesLikeProtobuf) {
   key->set_training_id("imagenet");
 
   v1::ValidateStateKeysRequest parsed;
-  ASSERT_TRUE(ParseRequest(expected.SerializeAsString(), parsed).ok());
+  ASSERT_TRUE(Parse(expected.SerializeAsString(), parsed).ok());
   EXPECT_EQ(parsed.SerializeAsString(), expected.SerializeAsString());
 }
 
@@ -39,7 +56,7 @@ TEST(RequestParserTest, KeepsInvalidUtf8InNestedAndRepeatedStrings) {
   ASSERT_FALSE(strict.ParseFromString(bytes)) << "proto3 parsing is strict";
 
   v1::ValidateStateTypesRequest request;
-  ASSERT_TRUE(ParseRequest(bytes, request).ok());
+  ASSERT_TRUE(Parse(bytes, request).ok());
   ASSERT_EQ(request.state_types_size(), 1);
   EXPECT_EQ(request.state_types(0).backend(), "\xC0\xAF");
   EXPECT_EQ(request.state_types(0).architecture(), "a");
@@ -47,11 +64,28 @@ TEST(RequestParserTest, KeepsInvalidUtf8InNestedAndRepeatedStrings) {
   EXPECT_EQ(request.state_types(0).extra(1), "\xED\xA0\x80");
 }
 
+TEST(RequestParserTest, ReadsAcrossSlicesOnBothPaths) {
+  const std::string valid =
+      Field(1, Field(1, "pytorch") + Field(2, "resnet18"));
+  const std::string invalid = Field(1, Field(1, "\xC0\xAF") + Field(2, "r"));
+  for (const std::string& bytes : {valid, invalid}) {
+    // Cut inside the backend string, so that it spans two slices.
+    const std::vector<std::string> parts = {bytes.substr(0, 5),
+                                            bytes.substr(5)};
+    v1::ValidateStateTypesRequest whole, sliced;
+    ASSERT_TRUE(Parse(bytes, whole).ok());
+    ASSERT_TRUE(Parse(parts, sliced).ok());
+    EXPECT_EQ(sliced.state_types(0).backend(), whole.state_types(0).backend());
+    EXPECT_EQ(sliced.state_types(0).architecture(),
+              whole.state_types(0).architecture());
+  }
+}
+
 TEST(RequestParserTest, SkipsUnknownFields) {
   // Field 9 (unknown, varint 5), then name.
   const std::string bytes = std::string("\x48\x05", 2) + Field(1, "a.b.c");
   v1::ParseStateKeyRequest request;
-  ASSERT_TRUE(ParseRequest(bytes, request).ok());
+  ASSERT_TRUE(Parse(bytes, request).ok());
   EXPECT_EQ(request.name(), "a.b.c");
 }
 
@@ -67,7 +101,7 @@ TEST(RequestParserTest, RejectsMalformedBytesAsInvalidArgument) {
   };
   for (const std::string& bytes : cases) {
     v1::ValidateStateTypesRequest request;
-    absl::Status status = ParseRequest(bytes, request);
+    absl::Status status = Parse(bytes, request);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
     std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
     ASSERT_TRUE(info.has_value());
