@@ -31,6 +31,19 @@ inline constexpr char kMalformedRequest[] = "MALFORMED_REQUEST";
 inline constexpr char kBatchTooLarge[] = "BATCH_TOO_LARGE";
 inline constexpr char kInvalidStateType[] = "INVALID_STATE_TYPE";
 inline constexpr char kInvalidStateName[] = "INVALID_STATE_NAME";
+inline constexpr char kInvalidState[] = "INVALID_STATE";
+inline constexpr char kInvalidStateKey[] = "INVALID_STATE_KEY";
+inline constexpr char kInvalidFilter[] = "INVALID_FILTER";
+inline constexpr char kInvalidPageToken[] = "INVALID_PAGE_TOKEN";
+inline constexpr char kStateNotFound[] = "STATE_NOT_FOUND";
+inline constexpr char kStateAlreadyExists[] = "STATE_ALREADY_EXISTS";
+inline constexpr char kRevisionMismatch[] = "REVISION_MISMATCH";
+inline constexpr char kHistoryCompacted[] = "HISTORY_COMPACTED";
+inline constexpr char kFutureRevision[] = "FUTURE_REVISION";
+inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";
+inline constexpr char kServerDraining[] = "SERVER_DRAINING";
+inline constexpr char kStorageError[] = "STORAGE_ERROR";
+inline constexpr char kStorageBusy[] = "STORAGE_BUSY";
 }  // namespace reason
 
 // Payload keys under which details are attached to an absl::Status.

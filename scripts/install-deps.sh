@@ -10,7 +10,7 @@ packages=(
   # toolchain
   g++ make cmake git
   # libraries
-  libgrpc++-dev libprotobuf-dev libabsl-dev libicu-dev
+  libgrpc++-dev libprotobuf-dev libabsl-dev libicu-dev libsqlite3-dev libssl-dev
   # code generators
   protobuf-compiler protobuf-compiler-grpc
   # google/rpc/status.proto and error_details.proto

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <regex>
@@ -197,6 +198,10 @@ absl::StatusOr<std::unique_ptr<StatesdProcess>> StatesdProcess::Start(
     const std::vector<std::string>& flags) {
   std::vector<std::string> argv = {STATESD_PATH, "--listen=127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
+  const bool has_db = std::any_of(
+      flags.begin(), flags.end(),
+      [](const std::string& flag) { return flag.rfind("--db=", 0) == 0; });
+  if (!has_db) argv.push_back("--db=memory:");
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(argv);
   if (!process.ok()) return process.status();
   absl::StatusOr<std::string> output =

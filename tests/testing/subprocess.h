@@ -69,8 +69,9 @@ absl::StatusOr<CommandResult> RunCommand(
     const std::vector<std::string>& argv,
     absl::Duration timeout = absl::Seconds(30));
 
-// statesd started with `flags` plus `--listen=127.0.0.1:0`, once its startup
-// line has named its address.
+// statesd started with `flags` plus `--listen=127.0.0.1:0` (and
+// `--db=memory:` unless `flags` name a `--db`), once its startup line has
+// named its address.
 class StatesdProcess {
  public:
   static absl::StatusOr<std::unique_ptr<StatesdProcess>> Start(
