@@ -21,6 +21,7 @@
 #include "core/protobuf_log.h"
 #include "grpc/health/v1/health.pb.h"
 #include "service/server/server.h"
+#include "service/storage/memory_state_store.h"
 
 ABSL_FLAG(int, calls, 3000,
           "Calls per single-item row (batch rows make a tenth as many).");
@@ -80,7 +81,7 @@ int Main(int argc, char** argv) {
 
   ServerOptions options;
   options.listen = "127.0.0.1:0";
-  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options);
+  absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options, std::make_unique<MemoryStateStore>());
   if (!server.ok()) {
     std::cerr << server.status() << std::endl;
     return 1;

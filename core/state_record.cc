@@ -12,17 +12,6 @@
 namespace mozuma::states {
 namespace {
 
-v1::Violation MakeViolation(absl::string_view field, absl::string_view value,
-                            v1::ViolationReason reason,
-                            std::string description) {
-  v1::Violation violation;
-  violation.set_field(std::string(field));
-  violation.set_value(PrintableValue(value));
-  violation.set_reason(reason);
-  violation.set_description(std::move(description));
-  return violation;
-}
-
 bool IsValidUtf8(absl::string_view text) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(text.data());
   const int32_t length = static_cast<int32_t>(text.size());

@@ -17,6 +17,17 @@ void AppendNameViolations(absl::string_view name, absl::string_view field,
   }
 }
 
+v1::Violation MakeViolation(absl::string_view field, absl::string_view value,
+                            v1::ViolationReason reason,
+                            std::string description) {
+  v1::Violation violation;
+  violation.set_field(std::string(field));
+  violation.set_value(PrintableValue(value));
+  violation.set_reason(reason);
+  violation.set_description(std::move(description));
+  return violation;
+}
+
 v1::Violation TooManyExtrasViolation(absl::string_view field,
                                      std::size_t extras,
                                      const NameRules& rules) {

@@ -7,6 +7,7 @@
 #ifndef MOZUMA_STATES_CORE_STATE_VALIDATION_H_
 #define MOZUMA_STATES_CORE_STATE_VALIDATION_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -21,6 +22,11 @@ namespace mozuma::states {
 void AppendNameViolations(absl::string_view name, absl::string_view field,
                           const NameRules& rules,
                           std::vector<v1::Violation>& violations);
+
+// A violation of `field`. `value` is made printable (PrintableValue()).
+v1::Violation MakeViolation(absl::string_view field, absl::string_view value,
+                            v1::ViolationReason reason,
+                            std::string description);
 
 // The TOO_MANY_EXTRAS violation of `field` for a state type with `extras`
 // extras.

@@ -10,8 +10,9 @@
 namespace mozuma::states {
 namespace {
 
-template <typename Request, typename Response, typename Handler>
-absl::Status Run(const StateHandlers& handlers, Handler handler,
+template <typename Request, typename Response, typename Handlers,
+          typename Handler>
+absl::Status Run(const Handlers& handlers, Handler handler,
                  const grpc::ByteBuffer& request_bytes,
                  grpc::ByteBuffer& response_bytes) {
   Request request;
@@ -30,20 +31,25 @@ absl::Status Run(const StateHandlers& handlers, Handler handler,
 
 }  // namespace
 
-StateService::StateService(ServiceLimits limits) : handlers_(limits) {}
+StateService::StateService(ServiceLimits limits, StateStore& store,
+                           WatchOptions watch_options)
+    : handlers_(limits),
+      watches_(store, watch_options),
+      registry_(store, limits, [this] { watches_.Notify(); }) {}
 
 StateService::~StateService() {
   std::lock_guard<std::mutex> lock(delayed_mutex_);
   for (std::thread& thread : delayed_) thread.join();
 }
 
-template <typename Request, typename Response>
+template <typename Handlers, typename Request, typename Response>
 grpc::ServerUnaryReactor* StateService::Serve(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
-    grpc::ByteBuffer& response_bytes, Handler<Request, Response> handler) {
+    grpc::ByteBuffer& response_bytes, const Handlers& handlers,
+    Handler<Handlers, Request, Response> handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Finish(context, reactor,
-         ToGrpcStatus(Run<Request, Response>(handlers_, handler, request_bytes,
+         ToGrpcStatus(Run<Request, Response>(handlers, handler, request_bytes,
                                              response_bytes)));
   return reactor;
 }
@@ -70,27 +76,84 @@ void StateService::Finish(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* StateService::ValidateStateTypes(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response,
+  return Serve(context, *request, *response, handlers_,
                &StateHandlers::ValidateStateTypes);
 }
 
 grpc::ServerUnaryReactor* StateService::ValidateStateKeys(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response, &StateHandlers::ValidateStateKeys);
+  return Serve(context, *request, *response, handlers_,
+               &StateHandlers::ValidateStateKeys);
 }
 
 grpc::ServerUnaryReactor* StateService::CheckCompatibility(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response,
+  return Serve(context, *request, *response, handlers_,
                &StateHandlers::CheckCompatibility);
 }
 
 grpc::ServerUnaryReactor* StateService::ParseStateKey(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve(context, *request, *response, &StateHandlers::ParseStateKey);
+  return Serve(context, *request, *response, handlers_,
+               &StateHandlers::ParseStateKey);
+}
+
+grpc::ServerUnaryReactor* StateService::RegisterState(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, *request, *response, registry_,
+               &RegistryHandlers::RegisterState);
+}
+
+grpc::ServerUnaryReactor* StateService::GetState(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, *request, *response, registry_,
+               &RegistryHandlers::GetState);
+}
+
+grpc::ServerUnaryReactor* StateService::BatchGetStates(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, *request, *response, registry_,
+               &RegistryHandlers::BatchGetStates);
+}
+
+grpc::ServerUnaryReactor* StateService::ListStates(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, *request, *response, registry_,
+               &RegistryHandlers::ListStates);
+}
+
+grpc::ServerUnaryReactor* StateService::DeleteState(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve(context, *request, *response, registry_,
+               &RegistryHandlers::DeleteState);
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* StateService::WatchStates(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  v1::WatchStatesRequest watch;
+  absl::Status status = ParseRequest(*request, watch);
+  absl::StatusOr<StateFilter> filter =
+      status.ok() ? registry_.WatchFilter(watch) : status;
+  if (!filter.ok()) {
+    // A reactor that only reports the error.
+    class Refusal final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+     public:
+      explicit Refusal(const absl::Status& status) {
+        Finish(ToGrpcStatus(status));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(filter.status());
+  }
+  return watches_.Start(context, *std::move(filter), watch.start_revision());
 }
 
 }  // namespace mozuma::states

@@ -23,7 +23,7 @@ std::string BoundAddress(const std::string& listen, int port) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
-    const ServerOptions& options) {
+    const ServerOptions& options, std::unique_ptr<StateStore> store) {
   // Both are process-wide switches that only take effect for servers built
   // after them; setting them again is harmless.
   grpc::EnableDefaultHealthCheckService(true);
@@ -32,7 +32,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // so that reflection can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
 
-  auto service = std::make_unique<StateService>(options.limits);
+  auto service =
+      std::make_unique<StateService>(options.limits, *store, options.watch);
   service->TEST_SetResponseDelay(options.TEST_response_delay);
 
   grpc::ServerBuilder builder;
@@ -51,7 +52,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
         "\": the address is malformed, in use, or not on this machine"));
   }
   std::unique_ptr<Server> server(
-      new Server(std::move(service), BoundAddress(options.listen, port)));
+      new Server(std::move(store), std::move(service),
+                 BoundAddress(options.listen, port)));
   server->server_ = std::move(grpc_server);
   server->server_->GetHealthCheckService()->SetServingStatus(
       v1::StateService::service_full_name(), true);
@@ -63,6 +65,7 @@ Server::~Server() { Drain(absl::ZeroDuration()); }
 void Server::Drain(absl::Duration grace) {
   std::call_once(drained_, [&] {
     server_->GetHealthCheckService()->SetServingStatus(false);
+    service_->BeginShutdown();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     server_->Wait();
   });

@@ -1,5 +1,6 @@
-// statesd's server: the StateService plus the standard health and
-// reflection services, on one listening address, with a graceful drain.
+// statesd's server: the StateService over a StateStore, plus the standard
+// health and reflection services, on one listening address, with a
+// graceful drain.
 #ifndef MOZUMA_STATES_SERVICE_SERVER_SERVER_H_
 #define MOZUMA_STATES_SERVICE_SERVER_SERVER_H_
 
@@ -11,6 +12,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/rpc/state_service.h"
+#include "service/rpc/watch_hub.h"
+#include "service/storage/state_store.h"
 
 namespace mozuma::states {
 
@@ -19,6 +22,7 @@ struct ServerOptions {
   // `unix:/path`. Port 0 picks a free port (see Server::address()).
   std::string listen = "127.0.0.1:50051";
   ServiceLimits limits;
+  WatchOptions watch;
   // The largest request accepted, in bytes.
   int max_request_bytes = 4 * 1024 * 1024;
   // See StateService::TEST_SetResponseDelay().
@@ -32,7 +36,7 @@ class Server {
   // cannot be bound (in use, or not local), INVALID_ARGUMENT for a
   // malformed address.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
-      const ServerOptions& options);
+      const ServerOptions& options, std::unique_ptr<StateStore> store);
 
   ~Server();
   Server(const Server&) = delete;
@@ -41,17 +45,23 @@ class Server {
   // The address clients can dial, with the port actually bound.
   const std::string& address() const { return address_; }
 
-  // Drains: the health service reports NOT_SERVING for every service, the
-  // server stops accepting calls, calls in flight get until `grace` to
-  // finish and are then cancelled. Returns when all is done. Idempotent.
+  // Drains: the health service reports NOT_SERVING for every service,
+  // watches end with UNAVAILABLE (SERVER_DRAINING), the server stops
+  // accepting calls, and calls in flight get until `grace` to finish and are
+  // then cancelled. Returns when all is done. Idempotent.
   void Drain(absl::Duration grace);
 
  private:
-  Server(std::unique_ptr<StateService> service, std::string address)
-      : service_(std::move(service)), address_(std::move(address)) {}
+  Server(std::unique_ptr<StateStore> store,
+         std::unique_ptr<StateService> service, std::string address)
+      : store_(std::move(store)),
+        service_(std::move(service)),
+        address_(std::move(address)) {}
 
-  // Declared first so that it is destroyed last: gRPC's server must be gone
-  // before the service it calls into.
+  // Declared first so that they are destroyed last: gRPC's server must be
+  // gone before the service it calls into, and the service before its
+  // store.
+  std::unique_ptr<StateStore> store_;
   std::unique_ptr<StateService> service_;
   std::unique_ptr<grpc::Server> server_;
   const std::string address_;
