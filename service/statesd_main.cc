@@ -40,7 +40,7 @@ ABSL_FLAG(std::string, db, "var/states.db",
 ABSL_FLAG(int64_t, history, mozuma::states::HistoryOptions::kDefaultHistory,
           "How many of the latest changes the store keeps, so that a watch "
           "can resume from any of them.");
-ABSL_FLAG(int64_t, watch_max_lag, mozuma::states::WatchOptions::kDefaultMaxLag,
+ABSL_FLAG(int64_t, watch_max_lag, mozuma::states::WatchHubOptions::kDefaultMaxLag,
           "A watch whose client is not reading and that falls more than this "
           "many revisions behind is ended with RESOURCE_EXHAUSTED; the client "
           "resumes. At most --history.");

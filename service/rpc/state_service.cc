@@ -32,7 +32,7 @@ absl::Status Run(const Handlers& handlers, Handler handler,
 }  // namespace
 
 StateService::StateService(ServiceLimits limits, StateStore& store,
-                           WatchOptions watch_options)
+                           WatchHubOptions watch_options)
     : handlers_(limits),
       watches_(store, watch_options),
       registry_(store, limits, [this] { watches_.Notify(); }) {}

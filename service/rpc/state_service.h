@@ -48,7 +48,7 @@ class StateService final : public StateServiceBase {
  public:
   // `store` must outlive the service.
   StateService(ServiceLimits limits, StateStore& store,
-               WatchOptions watch_options);
+               WatchHubOptions watch_options);
   ~StateService() override;
 
   StateService(const StateService&) = delete;

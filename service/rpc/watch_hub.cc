@@ -171,6 +171,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   }
 
   void Send(const v1::WatchStatesResponse& message) {
+    buffer_.Clear();  // the previous message is sent: OnWriteDone came
     bool own_buffer = false;
     const grpc::Status serialized =
         grpc::SerializationTraits<v1::WatchStatesResponse>::Serialize(
@@ -202,7 +203,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   grpc::ByteBuffer buffer_;    // the message in flight
 };
 
-WatchHub::WatchHub(StateStore& store, WatchOptions options)
+WatchHub::WatchHub(StateStore& store, WatchHubOptions options)
     : store_(store), options_(options), thread_([this] { Run(); }) {}
 
 WatchHub::~WatchHub() {

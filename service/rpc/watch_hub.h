@@ -32,7 +32,7 @@
 
 namespace mozuma::states {
 
-struct WatchOptions {
+struct WatchHubOptions {
   static constexpr std::int64_t kDefaultMaxLag = 10000;
 
   // A watch more than this many revisions behind the store, with a message
@@ -53,7 +53,7 @@ class WatchReactor;
 class WatchHub {
  public:
   // `store` must outlive the hub. Starts the hub's thread.
-  WatchHub(StateStore& store, WatchOptions options);
+  WatchHub(StateStore& store, WatchHubOptions options);
   // Ends the remaining watches (as Shutdown()) and stops the thread. gRPC
   // must have finished every watch before (grpc::Server::Shutdown and Wait
   // do).
@@ -82,7 +82,7 @@ class WatchHub {
   void Run();
 
   StateStore& store_;
-  const WatchOptions options_;
+  const WatchHubOptions options_;
 
   // Guards the watches. Taken before a watch's own mutex, never after.
   std::mutex mutex_;

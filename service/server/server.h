@@ -22,7 +22,7 @@ struct ServerOptions {
   // `unix:/path`. Port 0 picks a free port (see Server::address()).
   std::string listen = "127.0.0.1:50051";
   ServiceLimits limits;
-  WatchOptions watch;
+  WatchHubOptions watch;
   // The largest request accepted, in bytes.
   int max_request_bytes = 4 * 1024 * 1024;
   // See StateService::TEST_SetResponseDelay().

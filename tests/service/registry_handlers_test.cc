@@ -1,0 +1,278 @@
+// The registry rpcs' request handling over an in-memory store: validation,
+// paging and tokens, and the change notification that wakes watches. The
+// store's own semantics are the conformance suite's (tests/storage).
+#include "service/rpc/registry_handlers.h"
+
+#include <set>
+#include <string>
+
+#include "core/errors.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "service/storage/memory_state_store.h"
+#include "tests/testing/state_builders.h"
+
+namespace mozuma::states {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Pair;
+using ::testing::UnorderedElementsAre;
+
+class RegistryHandlersTest : public ::testing::Test {
+ protected:
+  RegistryHandlersTest()
+      : handlers_(store_, ServiceLimits{}, [this] { ++changes_; }) {}
+
+  v1::RegisterStateRequest Registration(const std::string& architecture,
+                                        const std::string& training_id) {
+    v1::RegisterStateRequest request;
+    *request.mutable_state()->mutable_state_key() = MakeStateKey(
+        MakeStateType("pytorch", architecture, {"cls1000"}), training_id);
+    request.mutable_state()->set_uri("file:///srv/" + architecture + ".pt");
+    return request;
+  }
+
+  // The `field` of every BadRequest violation of `status`.
+  static std::vector<std::string> BadFields(const absl::Status& status) {
+    std::vector<std::string> fields;
+    if (auto bad_request = GetBadRequest(status)) {
+      for (const auto& violation : bad_request->field_violations()) {
+        fields.push_back(violation.field());
+      }
+    }
+    return fields;
+  }
+
+  static std::string Reason(const absl::Status& status) {
+    auto info = GetErrorInfo(status);
+    return info ? info->reason() : "";
+  }
+
+  MemoryStateStore store_;
+  int changes_ = 0;
+  RegistryHandlers handlers_;
+};
+
+TEST_F(RegistryHandlersTest, RegisterNotifiesOnlyWhenTheStoreChanges) {
+  ASSERT_TRUE(handlers_.RegisterState(Registration("resnet18", "a")).ok());
+  EXPECT_EQ(changes_, 1);
+  absl::StatusOr<v1::RegisterStateResponse> retry =
+      handlers_.RegisterState(Registration("resnet18", "a"));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_FALSE(retry->created());
+  EXPECT_FALSE(retry->changed());
+  EXPECT_EQ(changes_, 1);
+  v1::DeleteStateRequest remove;
+  *remove.mutable_state_key() = Registration("resnet18", "a").state().state_key();
+  ASSERT_TRUE(handlers_.DeleteState(remove).ok());
+  EXPECT_EQ(changes_, 2);
+}
+
+TEST_F(RegistryHandlersTest, RegisterNamesEveryBadField) {
+  v1::RegisterStateRequest request = Registration("res net", "");
+  request.mutable_state()->set_uri("no-scheme");
+  request.mutable_state()->set_sha256("ABC");
+  request.mutable_state()->set_size_bytes(-1);
+  (*request.mutable_state()->mutable_labels())["bad key"] = "v";
+  absl::Status status = handlers_.RegisterState(request).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Reason(status), "INVALID_STATE");
+  EXPECT_THAT(BadFields(status),
+              ElementsAre("state.state_key.state_type.architecture",
+                          "state.state_key.training_id", "state.uri",
+                          "state.sha256", "state.size_bytes",
+                          "state.labels[\"bad key\"]"));
+  EXPECT_EQ(changes_, 0);
+
+  status = handlers_.RegisterState(v1::RegisterStateRequest()).status();
+  EXPECT_THAT(BadFields(status), ElementsAre("state"));
+}
+
+TEST_F(RegistryHandlersTest, KeyedRpcsNameTheBadKeyField) {
+  v1::GetStateRequest get;
+  absl::Status status = handlers_.GetState(get).status();
+  EXPECT_EQ(Reason(status), "INVALID_STATE_KEY");
+  EXPECT_THAT(BadFields(status), ElementsAre("state_key"));
+
+  v1::DeleteStateRequest remove;
+  *remove.mutable_state_key() = MakeStateKey(MakeStateType("pytorch", "r"), "");
+  remove.set_expected_revision(-3);
+  status = handlers_.DeleteState(remove).status();
+  EXPECT_EQ(Reason(status), "INVALID_STATE_KEY");
+  EXPECT_THAT(BadFields(status),
+              ElementsAre("state_key.training_id", "expected_revision"));
+
+  v1::BatchGetStatesRequest batch;
+  *batch.add_state_keys() = MakeStateKey(MakeStateType("pytorch", "r"), "ok");
+  *batch.add_state_keys() = MakeStateKey(MakeStateType("py.torch", "r"), "ok");
+  status = handlers_.BatchGetStates(batch).status();
+  EXPECT_EQ(Reason(status), "INVALID_STATE_KEY");
+  EXPECT_THAT(BadFields(status),
+              ElementsAre("state_keys[1].state_type.backend"));
+}
+
+TEST_F(RegistryHandlersTest, GetOfAnAbsentKeyIsNotFound) {
+  v1::GetStateRequest get;
+  *get.mutable_state_key() = Registration("resnet18", "a").state().state_key();
+  absl::Status status = handlers_.GetState(get).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Reason(status), "STATE_NOT_FOUND");
+  EXPECT_THAT(GetErrorInfo(status)->metadata(),
+              UnorderedElementsAre(
+                  Pair("name", "pytorch.resnet18.cls1000.a")));
+}
+
+TEST_F(RegistryHandlersTest, BatchGetAnswersInOrder) {
+  ASSERT_TRUE(handlers_.RegisterState(Registration("resnet18", "b")).ok());
+  v1::BatchGetStatesRequest batch;
+  *batch.add_state_keys() = Registration("resnet18", "a").state().state_key();
+  *batch.add_state_keys() = Registration("resnet18", "b").state().state_key();
+  absl::StatusOr<v1::BatchGetStatesResponse> response =
+      handlers_.BatchGetStates(batch);
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->results_size(), 2);
+  EXPECT_FALSE(response->results(0).found());
+  EXPECT_EQ(response->results(0).state_key().training_id(), "a");
+  EXPECT_TRUE(response->results(1).found());
+  EXPECT_EQ(response->results(1).state().name(), "pytorch.resnet18.cls1000.b");
+  EXPECT_EQ(response->revision(), 1);
+}
+
+TEST_F(RegistryHandlersTest, ListWalksPagesWithTokens) {
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(
+        handlers_.RegisterState(Registration("resnet18", "t" + std::to_string(100 + i)))
+            .ok());
+  }
+  ASSERT_TRUE(handlers_.RegisterState(Registration("resnet180", "x")).ok());
+  v1::ListStatesRequest request;
+  *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+  request.set_page_size(10);
+  std::vector<std::string> names;
+  int pages = 0;
+  do {
+    absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const v1::State& state : page->states()) names.push_back(state.name());
+    request.set_page_token(page->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  ASSERT_EQ(names.size(), 25u);
+  EXPECT_EQ(names.front(), "pytorch.resnet18.cls1000.t100");
+  EXPECT_EQ(names.back(), "pytorch.resnet18.cls1000.t124");
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 25u);
+}
+
+TEST_F(RegistryHandlersTest, PageSizeDefaultsAndCaps) {
+  for (int i = 0; i < 1001; ++i) {
+    v1::RegisterStateRequest request = Registration("r", "t" + std::to_string(i));
+    ASSERT_TRUE(handlers_.RegisterState(request).ok());
+  }
+  v1::ListStatesRequest request;
+  absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->states_size(), kDefaultPageSize);
+  request.set_page_size(5000);
+  page = handlers_.ListStates(request);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->states_size(), kMaxPageSize);
+  EXPECT_FALSE(page->next_page_token().empty());
+  request.set_page_size(-1);
+  absl::Status status = handlers_.ListStates(request).status();
+  EXPECT_EQ(Reason(status), "INVALID_FILTER");
+  EXPECT_THAT(BadFields(status), ElementsAre("page_size"));
+}
+
+TEST_F(RegistryHandlersTest, TokensAreBoundToTheirFilter) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        handlers_.RegisterState(Registration("resnet18", "t" + std::to_string(i)))
+            .ok());
+  }
+  v1::ListStatesRequest request;
+  *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+  request.set_page_size(1);
+  absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+  ASSERT_TRUE(page.ok());
+  ASSERT_FALSE(page->next_page_token().empty());
+
+  v1::ListStatesRequest other = request;
+  other.set_page_token(page->next_page_token());
+  other.set_match(v1::STATE_TYPE_MATCH_EXACT);
+  absl::Status status = handlers_.ListStates(other).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Reason(status), "INVALID_PAGE_TOKEN");
+  EXPECT_THAT(BadFields(status), ElementsAre("page_token"));
+
+  other = request;
+  other.set_training_id("t1");
+  other.set_page_token(page->next_page_token());
+  EXPECT_EQ(Reason(handlers_.ListStates(other).status()), "INVALID_PAGE_TOKEN");
+
+  // A changed page size is fine.
+  other = request;
+  other.set_page_size(50);
+  other.set_page_token(page->next_page_token());
+  absl::StatusOr<v1::ListStatesResponse> rest = handlers_.ListStates(other);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->states_size(), 2);
+  EXPECT_TRUE(rest->next_page_token().empty());
+}
+
+TEST_F(RegistryHandlersTest, AlteredTokensAreRefused) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        handlers_.RegisterState(Registration("resnet18", "t" + std::to_string(i)))
+            .ok());
+  }
+  v1::ListStatesRequest request;
+  request.set_page_size(1);
+  absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+  ASSERT_TRUE(page.ok());
+  const std::string token = page->next_page_token();
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string altered = token;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    request.set_page_token(altered);
+    EXPECT_EQ(Reason(handlers_.ListStates(request).status()),
+              "INVALID_PAGE_TOKEN")
+        << "position " << i;
+  }
+  for (const std::string& bad :
+       std::vector<std::string>{"!!!", "AAAA", token.substr(1)}) {
+    request.set_page_token(bad);
+    EXPECT_EQ(Reason(handlers_.ListStates(request).status()),
+              "INVALID_PAGE_TOKEN")
+        << bad;
+  }
+  // A token of another store (another key) is refused too.
+  MemoryStateStore other_store;
+  RegistryHandlers other(other_store, ServiceLimits{}, [] {});
+  request.set_page_token(token);
+  EXPECT_EQ(Reason(other.ListStates(request).status()), "INVALID_PAGE_TOKEN");
+}
+
+TEST_F(RegistryHandlersTest, WatchFilterValidates) {
+  v1::WatchStatesRequest request;
+  *request.mutable_state_type() = MakeStateType("pytorch", "");
+  request.set_training_id("a b");
+  request.set_start_revision(-1);
+  absl::Status status = handlers_.WatchFilter(request).status();
+  EXPECT_EQ(Reason(status), "INVALID_FILTER");
+  EXPECT_THAT(BadFields(status),
+              ElementsAre("state_type.architecture", "training_id",
+                          "start_revision"));
+  request.mutable_state_type()->set_architecture("resnet18");
+  request.set_training_id("imagenet");
+  request.set_start_revision(0);
+  request.set_match(v1::STATE_TYPE_MATCH_EXACT);
+  absl::StatusOr<StateFilter> filter = handlers_.WatchFilter(request);
+  ASSERT_TRUE(filter.ok()) << filter.status();
+  EXPECT_TRUE(filter->exact);
+  EXPECT_EQ(filter->training_id, "imagenet");
+}
+
+}  // namespace
+}  // namespace mozuma::states
