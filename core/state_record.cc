@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/state_validation.h"
+#include "unicode/uchar.h"
 #include "unicode/utf8.h"
 
 namespace mozuma::states {
@@ -36,8 +37,10 @@ bool FindForbiddenUriChar(absl::string_view text, UChar32& found,
     UChar32 c;
     U8_NEXT(bytes, i, length, c);
     if (c < 0) return false;
-    if (index < 0 && (c <= 0x20 || c == 0x7F || (c >= 0x80 && c <= 0x9F) ||
-                      c == 0x85 || c == 0xA0 || c == 0x2028 || c == 0x2029 ||
+    // Unicode's White_Space property (U+0020, U+00A0, U+1680, U+2000 to
+    // U+200A, U+2028, U+2029, U+202F, U+205F, U+3000...), the controls
+    // (Cc), and the byte order mark.
+    if (index < 0 && (u_isUWhiteSpace(c) || u_charType(c) == U_CONTROL_CHAR ||
                       c == 0xFEFF)) {
       found = c;
       index = count;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/errors.h"
 #include "core/state_names.h"
 #include "core/state_record.h"
 #include "core/status_macros.h"
@@ -65,6 +66,23 @@ std::string ExtrasColumn(const v1::StateType& state_type) {
   return extras;
 }
 
+// The status for SQLite result `code` while doing `what`.
+absl::Status SqliteStatus(absl::string_view what, int code,
+                          absl::string_view detail) {
+  switch (code & 0xff) {  // the primary code of an extended one
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return StorageBusyError(what);
+    case SQLITE_NOTADB:
+      return MakeError(absl::StatusCode::kInvalidArgument,
+                       reason::kStorageError,
+                       absl::StrCat("storage: ", what, ": ", detail,
+                                    " (not a SQLite file)"));
+    default:
+      return StorageError(what, detail);
+  }
+}
+
 }  // namespace
 
 namespace internal_sqlite {
@@ -87,7 +105,8 @@ class Statement {
     return *this;
   }
   Statement& BindBlob(int index, absl::string_view bytes) {
-    sqlite3_bind_blob(stmt_, index, bytes.data(),
+    // A null pointer would bind NULL, not an empty blob.
+    sqlite3_bind_blob(stmt_, index, bytes.data() ? bytes.data() : "",
                       static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
     return *this;
   }
@@ -122,11 +141,8 @@ class Statement {
  private:
   absl::Status Error(int code) const {
     const char* sql = sqlite3_sql(stmt_);
-    const std::string what = absl::StrCat("running `", sql ? sql : "", "`");
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-      return StorageBusyError(what);
-    }
-    return StorageError(what, sqlite3_errmsg(db_));
+    return SqliteStatus(absl::StrCat("running `", sql ? sql : "", "`"), code,
+                        sqlite3_errmsg(db_));
   }
 
   sqlite3* const db_;
@@ -166,11 +182,7 @@ class Connection {
     std::string detail = message ? message : sqlite3_errstr(code);
     sqlite3_free(message);
     if (code == SQLITE_OK) return absl::OkStatus();
-    const std::string what = absl::StrCat("running `", sql, "`");
-    if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED) {
-      return StorageBusyError(what);
-    }
-    return StorageError(what, detail);
+    return SqliteStatus(absl::StrCat("running `", sql, "`"), code, detail);
   }
 
   // The prepared statement for `sql`, from the cache.
@@ -183,7 +195,7 @@ class Connection {
                                           SQLITE_PREPARE_PERSISTENT, &stmt,
                                           nullptr);
       if (code != SQLITE_OK) {
-        return StorageError(absl::StrCat("preparing `", sql, "`"),
+        return SqliteStatus(absl::StrCat("preparing `", sql, "`"), code,
                             sqlite3_errmsg(db_));
       }
       it = cache_.emplace(sql, stmt).first;
@@ -230,9 +242,11 @@ class Transaction {
     open_ = true;
     return absl::OkStatus();
   }
+  // On failure the transaction stays open and the destructor rolls it back.
   absl::Status Commit() {
+    RETURN_IF_ERROR(connection_.Exec("COMMIT"));
     open_ = false;
-    return connection_.Exec("COMMIT");
+    return absl::OkStatus();
   }
 
  private:
@@ -305,7 +319,10 @@ absl::Status RecordChange(internal_sqlite::Connection& db,
   return update->Run();
 }
 
-absl::Status Migrate(internal_sqlite::Connection& db, const std::string& path) {
+// Refuses a file that is not a registry of this or an older version. Reads
+// only, so that a refused file is left as it was.
+absl::Status CheckIdentity(internal_sqlite::Connection& db,
+                           const std::string& path) {
   ASSIGN_OR_RETURN(const std::int64_t version,
                    db.QueryInt64("PRAGMA user_version"));
   ASSIGN_OR_RETURN(const std::int64_t application_id,
@@ -328,9 +345,20 @@ absl::Status Migrate(internal_sqlite::Connection& db, const std::string& path) {
         absl::StrCat(path, " is not a mozuma-states store (application_id ",
                      application_id, ")"));
   }
-  for (std::int64_t step = version; step < kMigrationCount; ++step) {
+  return absl::OkStatus();
+}
+
+// Runs the migrations from the file's version to kSchemaVersion, each in a
+// write transaction that reads the version again, so that two processes
+// opening a new file at once do not both create it.
+absl::Status Migrate(internal_sqlite::Connection& db, const std::string& path) {
+  while (true) {
     Transaction transaction(db);
     RETURN_IF_ERROR(transaction.Begin(/*write=*/true));
+    RETURN_IF_ERROR(CheckIdentity(db, path));
+    ASSIGN_OR_RETURN(const std::int64_t step,
+                     db.QueryInt64("PRAGMA user_version"));
+    if (step >= kMigrationCount) return absl::OkStatus();
     RETURN_IF_ERROR(db.Exec(kMigrations[step]));
     if (step == 0) {
       ASSIGN_OR_RETURN(
@@ -339,13 +367,13 @@ absl::Status Migrate(internal_sqlite::Connection& db, const std::string& path) {
                      "page_token_key) VALUES (1, 0, 0, ?)"));
       init->BindBlob(1, NewTokenKey());
       RETURN_IF_ERROR(init->Run());
+      init.reset();
       RETURN_IF_ERROR(
           db.Exec(absl::StrCat("PRAGMA application_id = ", kApplicationId)));
     }
     RETURN_IF_ERROR(db.Exec(absl::StrCat("PRAGMA user_version = ", step + 1)));
     RETURN_IF_ERROR(transaction.Commit());
   }
-  return absl::OkStatus();
 }
 
 // Prefixes the message of a failed Open() with the path.
@@ -382,6 +410,15 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
       Connection::Open(path, /*create=*/true, options.busy_timeout);
   if (!writer.ok()) return AtPath(path, writer.status());
   Connection& db = **writer;
+  {
+    // One read transaction, so that the checks see one state of the file
+    // even while another process creates it.
+    Transaction read(db);
+    absl::Status identity = read.Begin(/*write=*/false);
+    if (identity.ok()) identity = CheckIdentity(db, path);
+    if (identity.ok()) identity = read.Commit();
+    if (!identity.ok()) return AtPath(path, identity);
+  }
   // WAL: readers see the last commit while a write is in progress.
   // synchronous=FULL: a commit is on disk (WAL fsynced) before it returns.
   absl::StatusOr<std::unique_ptr<Statement>> wal =

@@ -187,7 +187,8 @@ TEST(ShortReasonNameTest, EveryReasonHasADistinctShortName) {
     EXPECT_EQ(name.rfind("VIOLATION_REASON_", 0), std::string::npos) << name;
     EXPECT_TRUE(seen.emplace(name, value).second) << name;
   }
-  EXPECT_EQ(seen.size(), 9u);
+  EXPECT_EQ(seen.size(),
+            static_cast<std::size_t>(v1::ViolationReason_descriptor()->value_count()));
 }
 
 TEST(MakeErrorTest, CarriesCodeMessageAndErrorInfo) {
