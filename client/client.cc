@@ -74,6 +74,41 @@ absl::StatusOr<v1::ParseStateKeyResponse> Client::ParseStateKey(
               request);
 }
 
+absl::StatusOr<v1::RegisterStateResponse> Client::RegisterState(
+    const v1::RegisterStateRequest& request) const {
+  return Call(&v1::StateService::StubInterface::RegisterState,
+              &v1::StateService::StubInterface::async_interface::RegisterState,
+              request);
+}
+
+absl::StatusOr<v1::GetStateResponse> Client::GetState(
+    const v1::GetStateRequest& request) const {
+  return Call(&v1::StateService::StubInterface::GetState,
+              &v1::StateService::StubInterface::async_interface::GetState,
+              request);
+}
+
+absl::StatusOr<v1::BatchGetStatesResponse> Client::BatchGetStates(
+    const v1::BatchGetStatesRequest& request) const {
+  return Call(&v1::StateService::StubInterface::BatchGetStates,
+              &v1::StateService::StubInterface::async_interface::BatchGetStates,
+              request);
+}
+
+absl::StatusOr<v1::ListStatesResponse> Client::ListStates(
+    const v1::ListStatesRequest& request) const {
+  return Call(&v1::StateService::StubInterface::ListStates,
+              &v1::StateService::StubInterface::async_interface::ListStates,
+              request);
+}
+
+absl::StatusOr<v1::DeleteStateResponse> Client::DeleteState(
+    const v1::DeleteStateRequest& request) const {
+  return Call(&v1::StateService::StubInterface::DeleteState,
+              &v1::StateService::StubInterface::async_interface::DeleteState,
+              request);
+}
+
 absl::StatusOr<v1::StateKey> Client::ParseStateKey(
     absl::string_view name) const {
   v1::ParseStateKeyRequest request;
@@ -81,6 +116,70 @@ absl::StatusOr<v1::StateKey> Client::ParseStateKey(
   absl::StatusOr<v1::ParseStateKeyResponse> response = ParseStateKey(request);
   if (!response.ok()) return response.status();
   return std::move(*response->mutable_state_key());
+}
+
+absl::StatusOr<v1::RegisterStateResponse> Client::Register(
+    const v1::State& state, bool allow_overwrite) const {
+  v1::RegisterStateRequest request;
+  *request.mutable_state() = state;
+  request.set_allow_overwrite(allow_overwrite);
+  return RegisterState(request);
+}
+
+absl::StatusOr<v1::State> Client::Get(const v1::StateKey& key) const {
+  v1::GetStateRequest request;
+  *request.mutable_state_key() = key;
+  absl::StatusOr<v1::GetStateResponse> response = GetState(request);
+  if (!response.ok()) return response.status();
+  return std::move(*response->mutable_state());
+}
+
+absl::StatusOr<bool> Client::Exists(const v1::StateKey& key) const {
+  absl::StatusOr<v1::State> state = Get(key);
+  if (state.ok()) return true;
+  if (state.status().code() == absl::StatusCode::kNotFound) return false;
+  return state.status();
+}
+
+absl::StatusOr<v1::BatchGetStatesResponse> Client::BatchGet(
+    const std::vector<v1::StateKey>& keys) const {
+  v1::BatchGetStatesRequest request;
+  request.mutable_state_keys()->Reserve(static_cast<int>(keys.size()));
+  for (const v1::StateKey& key : keys) *request.add_state_keys() = key;
+  return BatchGetStates(request);
+}
+
+absl::StatusOr<std::vector<v1::State>> Client::List(
+    v1::ListStatesRequest request) const {
+  std::vector<v1::State> states;
+  for (;;) {
+    absl::StatusOr<v1::ListStatesResponse> page = ListStates(request);
+    if (!page.ok()) return page.status();
+    for (v1::State& state : *page->mutable_states()) {
+      states.push_back(std::move(state));
+    }
+    if (page->next_page_token().empty()) return states;
+    if (page->next_page_token() == request.page_token()) {
+      return absl::InternalError(
+          "the server answered a page with the token it was sent");
+    }
+    request.set_page_token(std::move(*page->mutable_next_page_token()));
+  }
+}
+
+absl::StatusOr<v1::DeleteStateResponse> Client::Delete(
+    const v1::StateKey& key, std::int64_t expected_revision) const {
+  v1::DeleteStateRequest request;
+  *request.mutable_state_key() = key;
+  request.set_expected_revision(expected_revision);
+  return DeleteState(request);
+}
+
+std::unique_ptr<StateWatcher> Client::Watch(
+    const v1::WatchStatesRequest& request, WatchCallbacks callbacks,
+    WatchOptions options) const {
+  return std::make_unique<StateWatcher>(stub_, request, std::move(callbacks),
+                                        options);
 }
 
 }  // namespace mozuma::states

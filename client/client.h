@@ -1,9 +1,12 @@
 // The C++ client library of mozuma.states.v1.StateService.
 //
-// A thin layer over the generated stub: one method per rpc, each returning
-// absl::StatusOr with the server's error details (google.rpc ErrorInfo and
-// BadRequest, see core/errors.h) kept as payloads of the status, and a
-// default deadline on every call. For checks that need no server, use the
+// A thin layer over the generated stub: one method per unary rpc, each
+// returning absl::StatusOr with the server's error details (google.rpc
+// ErrorInfo and BadRequest, see core/errors.h) kept as payloads of the
+// status, and a default deadline on every call; shorthands for the common
+// registry calls (Register, Get, Exists, List...); and Watch(), which follows
+// the registry's changes on a thread of its own and resumes a broken stream
+// (client/state_watcher.h). For checks that need no server, use the
 // validation core directly (core/names.h, core/state_validation.h,
 // core/state_names.h): it is the same code the server runs.
 //
@@ -15,11 +18,17 @@
 //   if (!key.ok()) {
 //     if (auto info = GetErrorInfo(key.status())) { ... info->reason() ... }
 //   }
+//
+//   v1::ListStatesRequest request;
+//   request.mutable_state_type()->set_backend("pytorch");
+//   request.mutable_state_type()->set_architecture("resnet18");
+//   absl::StatusOr<std::vector<v1::State>> states = client->List(request);
 #ifndef MOZUMA_STATES_CLIENT_CLIENT_H_
 #define MOZUMA_STATES_CLIENT_CLIENT_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,12 +37,14 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/state_watcher.h"
 #include "mozuma/states/v1/state_service.grpc.pb.h"
 
 namespace mozuma::states {
 
 struct ClientOptions {
-  // The deadline of each call, from the moment it starts.
+  // The deadline of each unary call, from the moment it starts. Watch()
+  // streams have none.
   absl::Duration timeout = absl::Seconds(10);
   // The largest response accepted. A full validation batch of long invalid
   // names can exceed gRPC's default of 4 MiB, hence the higher default.
@@ -41,8 +52,9 @@ struct ClientOptions {
 };
 
 // A connection to one StateService. Thread-safe: share one Client between
-// threads; calls run concurrently over one HTTP/2 channel. Each call blocks
-// the calling thread until the answer or the deadline.
+// threads; calls run concurrently over one HTTP/2 channel. Each unary call
+// blocks the calling thread until the answer or the deadline; List() makes
+// one call per page. Watch() returns at once and streams on its own thread.
 class Client {
  public:
   // Returns a client for `target` (`host:port`, `dns:///name:port`,
@@ -68,8 +80,79 @@ class Client {
   absl::StatusOr<v1::ParseStateKeyResponse> ParseStateKey(
       const v1::ParseStateKeyRequest& request) const;
 
+  absl::StatusOr<v1::RegisterStateResponse> RegisterState(
+      const v1::RegisterStateRequest& request) const;
+  absl::StatusOr<v1::GetStateResponse> GetState(
+      const v1::GetStateRequest& request) const;
+  absl::StatusOr<v1::BatchGetStatesResponse> BatchGetStates(
+      const v1::BatchGetStatesRequest& request) const;
+  absl::StatusOr<v1::ListStatesResponse> ListStates(
+      const v1::ListStatesRequest& request) const;
+  absl::StatusOr<v1::DeleteStateResponse> DeleteState(
+      const v1::DeleteStateRequest& request) const;
+
   // Shorthand for ParseStateKey: the key that dotted `name` stands for.
   absl::StatusOr<v1::StateKey> ParseStateKey(absl::string_view name) const;
+
+  // Registers `state` (its output-only fields are ignored). The response
+  // tells a new record (`created`), a no-op retry of the same content
+  // (`changed` false) and, with `allow_overwrite`, a replacement apart.
+  // Returns ALREADY_EXISTS (reason STATE_ALREADY_EXISTS) when the key holds
+  // different content and `allow_overwrite` is false, INVALID_ARGUMENT
+  // (INVALID_STATE) for a bad field.
+  absl::StatusOr<v1::RegisterStateResponse> Register(
+      const v1::State& state, bool allow_overwrite = false) const;
+
+  // Returns the state registered under `key`, or NOT_FOUND (reason
+  // STATE_NOT_FOUND) when there is none.
+  absl::StatusOr<v1::State> Get(const v1::StateKey& key) const;
+
+  // Returns whether a state is registered under `key`: false where Get()
+  // returns NOT_FOUND. Any other error is returned as it is.
+  absl::StatusOr<bool> Exists(const v1::StateKey& key) const;
+
+  // Looks up every key of `keys` at one store revision: one result per key,
+  // in order, `found` false for a key that is not registered. Returns
+  // INVALID_ARGUMENT for an invalid key or more keys than the server takes
+  // in one batch (1000 by default).
+  absl::StatusOr<v1::BatchGetStatesResponse> BatchGet(
+      const std::vector<v1::StateKey>& keys) const;
+
+  // Returns one page of the listing: the same call as ListStates(). Pass the
+  // response's `next_page_token` as the next request's `page_token`; it is
+  // empty on the last page.
+  absl::StatusOr<v1::ListStatesResponse> ListPage(
+      const v1::ListStatesRequest& request) const {
+    return ListStates(request);
+  }
+
+  // Returns every state `request` selects, in listing order, reading page
+  // after page from `request.page_token()` (normally empty) to the last
+  // one. Each page is its own call with its own deadline; the first error
+  // ends the walk and is returned (INVALID_ARGUMENT, reason INVALID_FILTER,
+  // for a bad filter). Returns INTERNAL if the server answers a page with
+  // the token it was sent, which would never end.
+  absl::StatusOr<std::vector<v1::State>> List(
+      v1::ListStatesRequest request) const;
+
+  // Deletes the state registered under `key`; with a nonzero
+  // `expected_revision`, only if the state's revision still equals it.
+  // Returns NOT_FOUND when no state has that key and FAILED_PRECONDITION
+  // (reason REVISION_MISMATCH) when the revision differs.
+  absl::StatusOr<v1::DeleteStateResponse> Delete(
+      const v1::StateKey& key, std::int64_t expected_revision = 0) const;
+
+  // Starts watching the registry with `request` (see WatchStates in
+  // state_service.proto and StateWatcher) and returns at once. The watch
+  // delivers to `callbacks` on a thread of its own, reconnects from the
+  // last revision received after UNAVAILABLE, RESOURCE_EXHAUSTED and a
+  // CANCELLED it did not ask for, and runs until an error that a
+  // reconnection cannot cure (OUT_OF_RANGE, INVALID_ARGUMENT...), or until
+  // the returned watcher is stopped or destroyed. It has no deadline. The
+  // watcher may outlive this Client.
+  std::unique_ptr<StateWatcher> Watch(const v1::WatchStatesRequest& request,
+                                      WatchCallbacks callbacks,
+                                      WatchOptions options = {}) const;
 
  private:
   template <typename Request, typename Response>

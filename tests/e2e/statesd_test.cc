@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <fstream>
 #include <future>
 #include <random>
 #include <string>
@@ -15,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/state_builders.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace mozuma::states {
 namespace {
@@ -303,19 +305,20 @@ TEST(StatesdTest, DrainCancelsCallsThatOutliveTheGracePeriod) {
 
 TEST(StatesdTest, BadFlagsAndAddressesFailWithAMessage) {
   absl::StatusOr<testing::CommandResult> result =
-      RunCommand({STATESD_PATH, "--name_charset=latin1"});
+      RunCommand({STATESD_PATH, "--name_charset=latin1", "--db=memory:"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 2);
   EXPECT_THAT(result->stderr_text, HasSubstr("--name_charset"));
 
-  result = RunCommand({STATESD_PATH, "--listen=256.1.1.1:80"});
+  result = RunCommand({STATESD_PATH, "--listen=256.1.1.1:80", "--db=memory:"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 2);
   EXPECT_THAT(result->stderr_text, HasSubstr("cannot listen on"));
 
   auto server = StartStatesd();
   ASSERT_NE(server, nullptr);
-  result = RunCommand({STATESD_PATH, "--listen=" + server->address()});
+  result = RunCommand(
+      {STATESD_PATH, "--listen=" + server->address(), "--db=memory:"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 2);
   EXPECT_THAT(result->stderr_text, HasSubstr("cannot listen on"));
@@ -324,6 +327,75 @@ TEST(StatesdTest, BadFlagsAndAddressesFailWithAMessage) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_THAT(result->stdout_text, HasSubstr("--drain_grace"));
   EXPECT_THAT(result->stdout_text, HasSubstr("--name_charset"));
+  EXPECT_THAT(result->stdout_text, HasSubstr("--db"));
+}
+
+TEST(StatesdTest, TheStoreIsCreatedWithItsDirectoryAndKeptAcrossRestarts) {
+  testing::TempDir dir;
+  const std::string db = dir.File("nested/deeper/states.db");
+  auto server = StartStatesd({"--db=" + db});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->process().Output(),
+              HasSubstr("store: sqlite " + db + " at revision 0"));
+  auto client = Client::Connect(server->address());
+  v1::RegisterStateRequest request;
+  *request.mutable_state()->mutable_state_key() = MakeStateKey(
+      MakeStateType("pytorch", "resnet18", {"cls1000"}), "imagenet");
+  request.mutable_state()->set_uri("file:///srv/resnet18.pt");
+  absl::StatusOr<v1::RegisterStateResponse> registered =
+      client->RegisterState(request);
+  ASSERT_TRUE(registered.ok()) << registered.status();
+  server->process().Signal(SIGTERM);
+  ASSERT_TRUE(server->process().Wait(absl::Seconds(20)).ok());
+
+  server = StartStatesd({"--db=" + db});
+  ASSERT_NE(server, nullptr);
+  EXPECT_THAT(server->process().Output(), HasSubstr("at revision 1"));
+  client = Client::Connect(server->address());
+  v1::GetStateRequest get;
+  *get.mutable_state_key() = request.state().state_key();
+  absl::StatusOr<v1::GetStateResponse> got = client->GetState(get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->state().uri(), "file:///srv/resnet18.pt");
+  EXPECT_EQ(got->state().revision(), 1);
+}
+
+TEST(StatesdTest, BadStoresAndHistoryFlagsFailWithAMessage) {
+  testing::TempDir dir;
+  {
+    std::ofstream garbage(dir.File("garbage.db"));
+    garbage << std::string(4096, 'x');
+  }
+  absl::StatusOr<testing::CommandResult> result = RunCommand(
+      {STATESD_PATH, "--listen=127.0.0.1:0", "--db=" + dir.File("garbage.db")});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->stderr_text, HasSubstr(dir.File("garbage.db")));
+
+  result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0", "--db="});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->stderr_text, HasSubstr("--db"));
+
+  // A file where the directory should be.
+  { std::ofstream file(dir.File("file")); }
+  result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0",
+                       "--db=" + dir.File("file/states.db")});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->stderr_text, HasSubstr("--db"));
+
+  result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0", "--db=memory:",
+                       "--history=10", "--watch_max_lag=11"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->stderr_text, HasSubstr("--watch_max_lag"));
+
+  result = RunCommand(
+      {STATESD_PATH, "--listen=127.0.0.1:0", "--db=memory:", "--history=0"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_THAT(result->stderr_text, HasSubstr("--history"));
 }
 
 }  // namespace

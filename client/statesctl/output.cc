@@ -1,0 +1,153 @@
+#include "client/statesctl/output.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+#include <algorithm>
+#include <iostream>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/errors.h"
+#include "core/names.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace mozuma::states::statesctl {
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  // MessageToJsonString() converts through the binary form, whose map
+  // entries come in hash order; a deterministic serialisation sorts them.
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    (void)message.SerializeToCodedStream(&coded);
+  }
+  static google::protobuf::util::TypeResolver* const resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com",
+          google::protobuf::DescriptorPool::generated_pool());
+  std::string json;
+  (void)google::protobuf::util::BinaryToJsonString(
+      resolver, absl::StrCat("type.googleapis.com/", message.GetTypeName()),
+      binary, &json, options);
+  return json;
+}
+
+std::string JsonString(absl::string_view text) {
+  google::protobuf::Value value;
+  value.set_string_value(PrintableValue(text));
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(value, &json);
+  return json;
+}
+
+std::string WithFieldFirst(absl::string_view name, absl::string_view value,
+                           absl::string_view object) {
+  std::string out = absl::StrCat("{", JsonString(name), ":", value);
+  if (object.size() > 2)
+    absl::StrAppend(&out, ",", object.substr(1));
+  else
+    out += "}";
+  return out;
+}
+
+int ReportError(const absl::Status& status, bool json) {
+  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  const std::optional<google::rpc::BadRequest> bad = GetBadRequest(status);
+  if (json) {
+    std::string error = absl::StrCat(
+        "{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
+        ",\"message\":", JsonString(status.message()));
+    if (info.has_value())
+      absl::StrAppend(&error, ",\"error_info\":", Json(*info));
+    if (bad.has_value())
+      absl::StrAppend(&error, ",\"bad_request\":", Json(*bad));
+    std::cout << "{\"error\":" << error << "}}" << std::endl;
+  } else {
+    std::cerr << "statesctl: " << absl::StatusCodeToString(status.code());
+    if (info.has_value()) std::cerr << " (" << info->reason() << ")";
+    // A BadRequest lists every violation, which the message only sums up.
+    if (!bad.has_value()) std::cerr << ": " << status.message();
+    std::cerr << std::endl;
+    if (bad.has_value()) {
+      for (const auto& violation : bad->field_violations()) {
+        std::cerr << "  " << violation.field() << ": "
+                  << violation.description() << std::endl;
+      }
+    }
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+      return kNo;
+    default:
+      return kNoAnswer;
+  }
+}
+
+int UsageError(absl::string_view message) {
+  std::cerr << "statesctl: " << message << "\n"
+            << "Run 'statesctl --help' for usage." << std::endl;
+  return kUsage;
+}
+
+std::string HumanBytes(std::int64_t size) {
+  if (size < 1024) return absl::StrCat(size, " B");
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB",
+                                           "TiB", "PiB", "EiB"};
+  double value = static_cast<double>(size) / 1024;
+  std::size_t unit = 0;
+  // Rounding to one decimal may reach 1024.0: move up a unit then too.
+  while (value >= 1023.95 && unit + 1 < std::size(kUnits)) {
+    value /= 1024;
+    ++unit;
+  }
+  return absl::StrFormat("%.1f %s", value, kUnits[unit]);
+}
+
+std::size_t DisplayWidth(absl::string_view text) {
+  // Counts every byte that does not continue a UTF-8 sequence.
+  return static_cast<std::size_t>(std::count_if(
+      text.begin(), text.end(),
+      [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
+                        const std::vector<std::size_t>& right_aligned) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size()) widths.resize(row.size(), 0);
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+    }
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += "  ";
+      const std::string padding(widths[i] - DisplayWidth(row[i]), ' ');
+      const bool right = std::find(right_aligned.begin(), right_aligned.end(),
+                                   i) != right_aligned.end();
+      if (right) line += padding;
+      line += row[i];
+      if (!right && i + 1 < row.size()) line += padding;
+    }
+    absl::StrAppend(&out, line, "\n");
+  }
+  return out;
+}
+
+}  // namespace mozuma::states::statesctl
