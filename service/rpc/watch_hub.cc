@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "mozuma/states/v1/state_service.grpc.pb.h"
 #include "core/errors.h"
 #include "service/rpc/grpc_status.h"
@@ -55,10 +56,12 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   void Check(std::int64_t head) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finished_) return;
-    if (writing_ && head - delivered_ > hub_.options_.max_lag) {
+    if (writing_ && head - delivered_ > hub_.options_.max_lag &&
+        absl::Now() - write_started_ >= hub_.options_.stall_grace) {
       FinishLocked(MakeError(
           absl::StatusCode::kResourceExhausted, reason::kWatchTooSlow,
-          absl::StrCat("the watch fell more than ",
+          absl::StrCat("the client stopped reading the watch while it fell "
+                       "more than ",
                        hub_.options_.max_lag,
                        " revisions behind the store (at ", head,
                        "); resume from the last revision received",
@@ -181,6 +184,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
       return;
     }
     writing_ = true;
+    write_started_ = absl::Now();
     StartWrite(&buffer_);
   }
 
@@ -199,6 +203,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   std::int64_t delivered_;     // last revision handed to gRPC; guarded
   std::deque<v1::StateEvent> pending_;  // read, not yet sent; guarded
   bool writing_ = false;       // a message is in flight; guarded
+  absl::Time write_started_;   // when it was handed to gRPC; guarded
   bool finished_ = false;      // Finish() was called; guarded
   grpc::ByteBuffer buffer_;    // the message in flight
 };

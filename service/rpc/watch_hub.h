@@ -12,8 +12,9 @@
 // Notify() and, to see writes made by other processes on the same store,
 // every `poll_interval`. It then lets every resting watch that is behind
 // catch up, and ends every watch that has fallen more than `max_lag`
-// revisions behind while its client was not reading (RESOURCE_EXHAUSTED,
-// WATCH_TOO_SLOW); the client resumes from the last revision it received.
+// revisions behind while its client has not taken a message for
+// `stall_grace` (RESOURCE_EXHAUSTED, WATCH_TOO_SLOW); the client resumes from
+// the last revision it received.
 #ifndef MOZUMA_STATES_SERVICE_RPC_WATCH_HUB_H_
 #define MOZUMA_STATES_SERVICE_RPC_WATCH_HUB_H_
 
@@ -35,9 +36,13 @@ namespace mozuma::states {
 struct WatchHubOptions {
   static constexpr std::int64_t kDefaultMaxLag = 10000;
 
-  // A watch more than this many revisions behind the store, with a message
-  // still unread by its client, is ended with WATCH_TOO_SLOW.
+  // A watch more than this many revisions behind the store, whose client
+  // has not taken its last message for `stall_grace`, is ended with
+  // WATCH_TOO_SLOW. The grace keeps a client that reads from being ended
+  // by a burst of writes that lands while one of its messages is on the
+  // way.
   std::int64_t max_lag = kDefaultMaxLag;
+  absl::Duration stall_grace = absl::Seconds(1);
   // How often the hub looks for changes made by other processes.
   absl::Duration poll_interval = absl::Seconds(1);
   // Most events in one message; a message also stops growing past

@@ -1,5 +1,10 @@
 """Test helpers: run a real `statesd` process and read gRPC error details.
 
+Each server gets a fresh temporary SQLite store unless told otherwise (see
+Statesd). The registry helpers at the end (make_key, make_state, list_all,
+RpcAssertions, WatchReader...) serve test_registry.py, test_watch.py and
+test_durability.py.
+
 The tests find the server binary in the environment variable STATESD and the
 generated Python stubs in STATES_PYTHON_GEN (ctest sets both). Without them,
 the default CMake build tree (`build/` at the top of the repository) is used.
@@ -11,9 +16,11 @@ import importlib.util
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -45,10 +52,13 @@ from mozuma.states.v1 import state_service_pb2_grpc  # noqa: E402
 
 # Re-exported for the tests.
 __all__ = [
-    "ERROR_DOMAIN", "SERVICE_NAME", "ErrorDetails", "Statesd", "StatesdError",
-    "error_details", "error_details_pb2", "health_check", "health_pb2",
-    "health_watch", "raw_method", "serving_status_name", "state_pb2",
-    "state_service_pb2", "state_service_pb2_grpc", "status_pb2",
+    "ERROR_DOMAIN", "MEMORY_DB", "RPC_TIMEOUT", "SERVICE_NAME",
+    "ErrorDetails", "RpcAssertions", "Statesd", "StatesdError", "TempDb",
+    "WatchReader", "content", "current_revision", "error_details",
+    "error_details_pb2", "health_check", "health_pb2", "health_watch",
+    "key_name", "key_tuple", "list_all", "make_key", "make_state",
+    "raw_method", "register", "run_to_exit", "serving_status_name",
+    "state_pb2", "state_service_pb2", "state_service_pb2_grpc", "status_pb2",
 ]
 
 
@@ -78,26 +88,84 @@ ERROR_DOMAIN = "mozuma.states.v1"
 SERVICE_NAME = "mozuma.states.v1.StateService"
 STARTUP_TIMEOUT_S = 15.0
 
+# Tolerates more details in the parentheses (the store, for example).
 _STARTUP_RE = re.compile(
     r"^statesd: serving mozuma\.states\.v1\.StateService on "
-    r"(127\.0\.0\.1:(\d+)) \(names: (\w+), health and reflection on\)$")
+    r"(127\.0\.0\.1:(\d+)) \(names: (\w+)\b.*\)$")
+# The --db value of a store that keeps nothing on disk.
+MEMORY_DB = "memory:"
 
 
 class StatesdError(Exception):
     """The server could not be started or did not behave as a process."""
 
 
+class TempDb:
+    """A temporary directory holding one store file, `path`; removed by
+    close(). For tests that run several servers on one file."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="statesd-test-")
+        self.path = os.path.join(self.directory, "states.db")
+
+    def close(self):
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+
 class Statesd:
     """One `statesd` process listening on 127.0.0.1 with a free port.
 
+    The store: `db=PATH` (a file, kept at close; for restart tests),
+    `db="memory:"`, or by default a fresh file `states.db` in a temporary
+    directory that close() removes. A `--db=...` among `flags` wins.
+
     Use as a context manager, or call close() (safe to call many times);
     close() always ends the process, with SIGKILL when it does not stop on
-    SIGTERM in time.
+    SIGTERM in time. stop() or kill() end the process but keep the store;
+    start() (or restart()) runs a new process with the same arguments on the
+    same store, on a new port: make new channels and stubs then.
     """
 
-    def __init__(self, *flags, startup_timeout=STARTUP_TIMEOUT_S):
+    def __init__(self, *flags, db=None, startup_timeout=STARTUP_TIMEOUT_S):
         self.flags = list(flags)
+        self._temp_db = None
+        db_flags = [flag for flag in self.flags if flag.startswith("--db=")]
+        if db_flags:
+            self.db = db_flags[-1][len("--db="):]
+        else:
+            if db is None:
+                self._temp_db = TempDb()
+                db = self._temp_db.path
+            self.db = db
+            self.flags.append("--db=" + db)
         self.args = [STATESD, "--listen=127.0.0.1:0"] + self.flags
+        self.startup_timeout = startup_timeout
+        self.process = None
+        self._channels = []
+        if not os.access(STATESD, os.X_OK):
+            self._remove_temp_db()
+            raise StatesdError("statesd binary not found or not executable: %r"
+                               % STATESD)
+        self.start()
+
+    @property
+    def db_path(self):
+        """The store file, or None for a memory store."""
+        return None if self.db == MEMORY_DB else self.db
+
+    def start(self, startup_timeout=None):
+        """Starts the process (again); waits for its startup line. On failure
+        closes everything (temporary store included) and raises."""
+        if self.process is not None and self.process.poll() is None:
+            raise StatesdError("statesd is already running")
+        self._close_process_streams()
         self.address = None
         self.port = None
         self.charset = None
@@ -106,10 +174,6 @@ class Statesd:
         self._stderr_lines = []
         self._lines_lock = threading.Lock()
         self._startup_queue = queue.Queue()
-        self._channels = []
-        if not os.access(STATESD, os.X_OK):
-            raise StatesdError("statesd binary not found or not executable: %r"
-                               % STATESD)
         self.process = subprocess.Popen(
             self.args,
             stdin=subprocess.DEVNULL,
@@ -122,31 +186,42 @@ class Statesd:
         self._readers = [
             threading.Thread(target=self._read, daemon=True,
                              args=(self.process.stdout, self._stdout_lines,
-                                   True)),
+                                   self._startup_queue, self._lines_lock)),
             threading.Thread(target=self._read, daemon=True,
                              args=(self.process.stderr, self._stderr_lines,
-                                   False)),
+                                   None, self._lines_lock)),
         ]
         for reader in self._readers:
             reader.start()
         try:
-            self._await_startup(startup_timeout)
+            self._await_startup(startup_timeout if startup_timeout is not None
+                                else self.startup_timeout)
         except BaseException:
             self.close()
             raise
 
+    def restart(self, startup_timeout=None):
+        """stop() (SIGTERM) when running, then start() on the same store.
+        Returns the exit code of the stopped process."""
+        code = self.stop() if self.running() else self.process.returncode
+        self.start(startup_timeout)
+        return code
+
     # --- output -----------------------------------------------------------
 
-    def _read(self, stream, lines, is_stdout):
+    @staticmethod
+    def _read(stream, lines, startup_queue, lock):
         try:
             for line in stream:
-                with self._lines_lock:
+                with lock:
                     lines.append(line)
-                if is_stdout:
-                    self._startup_queue.put(line)
+                if startup_queue is not None:
+                    startup_queue.put(line)
+        except (ValueError, OSError):
+            pass  # the stream was closed
         finally:
-            if is_stdout:
-                self._startup_queue.put(None)  # EOF
+            if startup_queue is not None:
+                startup_queue.put(None)  # EOF
 
     def _await_startup(self, timeout):
         deadline = time.monotonic() + timeout
@@ -227,25 +302,17 @@ class Statesd:
         return state_service_pb2_grpc.StateServiceStub(
             channel if channel is not None else self.channel())
 
-    def close(self, term_timeout=3.0):
+    def _close_channels(self):
         for channel in self._channels:
             try:
                 channel.close()
             except Exception:  # pylint: disable=broad-except
                 pass
         self._channels = []
-        if self.process.poll() is None:
-            try:
-                self.process.send_signal(signal.SIGTERM)
-                self.process.wait(timeout=term_timeout)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                pass
-        if self.process.poll() is None:
-            self.process.kill()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+
+    def _close_process_streams(self):
+        if self.process is None:
+            return
         self.output(timeout=2.0)
         for stream in (self.process.stdout, self.process.stderr):
             try:
@@ -253,12 +320,78 @@ class Statesd:
             except Exception:  # pylint: disable=broad-except
                 pass
 
+    def stop(self, timeout=15.0):
+        """SIGTERM, then waits up to `timeout` for the exit; returns the exit
+        code. Closes this object's channels; keeps the store. Raises
+        StatesdError (after a SIGKILL) when the process does not exit."""
+        self._close_channels()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+                raise StatesdError("statesd did not exit within %.1fs of "
+                                   "SIGTERM; %s" % (timeout, self._describe()))
+        self.output(timeout=2.0)
+        return self.process.returncode
+
+    def kill(self):
+        """SIGKILL: a crash. Waits for the process; keeps the store. Returns
+        the exit code (-9)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        code = self.process.wait(timeout=10)
+        self._close_channels()
+        return code
+
+    def _remove_temp_db(self):
+        if self._temp_db is not None:
+            self._temp_db.close()
+            self._temp_db = None
+
+    def close(self, term_timeout=3.0):
+        self._close_channels()
+        if self.process is not None:
+            if self.process.poll() is None:
+                try:
+                    self.process.send_signal(signal.SIGTERM)
+                    self.process.wait(timeout=term_timeout)
+                except (subprocess.TimeoutExpired, ProcessLookupError):
+                    pass
+            if self.process.poll() is None:
+                self.process.kill()
+                try:
+                    self.process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass
+            self._close_process_streams()
+        self._remove_temp_db()
+
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.close()
         return False
+
+
+def run_to_exit(*flags, timeout=10.0, listen="127.0.0.1:0"):
+    """Runs statesd with exactly `flags` (plus --listen), expecting it to
+    refuse to start. Returns (exit code, stdout, stderr); the exit code is
+    None when it was still running after `timeout` (it was then killed)."""
+    args = [STATESD] + (["--listen=" + listen] if listen else []) + list(flags)
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, encoding="utf-8", errors="replace")
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        return process.returncode, stdout, stderr
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate(timeout=10)
+        return None, stdout, stderr
 
 
 # --- health ------------------------------------------------------------------
@@ -382,3 +515,244 @@ def error_details(rpc_error):
                 other_details.append(any_message)
     return ErrorDetails(code, message, status, error_infos, bad_requests,
                         other_details)
+
+
+# --- registry helpers ------------------------------------------------------------
+#
+# Shared by test_registry.py, test_watch.py and test_durability.py.
+
+RPC_TIMEOUT = 10  # seconds, for every unary call of the registry tests
+
+
+def make_key(name):
+    """The StateKey of a dotted name such as `pytorch.resnet18.cls1000.x`
+    (split locally: first part backend, second architecture, last training
+    id, the rest extras)."""
+    parts = name.split(".")
+    if len(parts) < 3:
+        raise ValueError("not a dotted state name: %r" % name)
+    return state_pb2.StateKey(
+        state_type=state_pb2.StateType(backend=parts[0],
+                                       architecture=parts[1],
+                                       extra=parts[2:-1]),
+        training_id=parts[-1])
+
+
+def key_name(key):
+    """The dotted form of a StateKey."""
+    return ".".join([key.state_type.backend, key.state_type.architecture]
+                    + list(key.state_type.extra) + [key.training_id])
+
+
+def key_tuple(key):
+    """The listing order of the contract as a Python sort key: backend,
+    architecture, extra element by element (a list before its extensions),
+    training id, each by code point."""
+    return (key.state_type.backend, key.state_type.architecture,
+            tuple(key.state_type.extra), key.training_id)
+
+
+def make_state(name, uri=None, sha256="", size_bytes=None, labels=None):
+    """A State for the dotted `name` (or a StateKey)."""
+    key = make_key(name) if isinstance(name, str) else name
+    state = state_pb2.State(
+        state_key=key,
+        uri=uri if uri is not None
+        else "file:///srv/states/%s.pt" % key_name(key),
+        sha256=sha256, labels=labels or {})
+    if size_bytes is not None:
+        state.size_bytes = size_bytes
+    return state
+
+
+def content(state):
+    """What RegisterState compares: (uri, sha256, size_bytes, labels)."""
+    return (state.uri, state.sha256,
+            state.size_bytes if state.HasField("size_bytes") else None,
+            dict(state.labels))
+
+
+def register(stub, state, allow_overwrite=False, timeout=RPC_TIMEOUT):
+    return stub.RegisterState(
+        state_service_pb2.RegisterStateRequest(
+            state=state, allow_overwrite=allow_overwrite), timeout=timeout)
+
+
+def list_all(stub, page_size=0, timeout=RPC_TIMEOUT, max_pages=100000,
+             **filter_fields):
+    """Follows next_page_token to the end; returns (states, responses)."""
+    states, responses = [], []
+    token = ""
+    for _ in range(max_pages):
+        response = stub.ListStates(
+            state_service_pb2.ListStatesRequest(
+                page_size=page_size, page_token=token, **filter_fields),
+            timeout=timeout)
+        responses.append(response)
+        states.extend(response.states)
+        token = response.next_page_token
+        if not token:
+            return states, responses
+    raise AssertionError("listing did not end within %d pages" % max_pages)
+
+
+def current_revision(stub):
+    """The store's revision, as ListStates reports it."""
+    return stub.ListStates(state_service_pb2.ListStatesRequest(page_size=1),
+                           timeout=RPC_TIMEOUT).revision
+
+
+class RpcAssertions:
+    """unittest.TestCase mixin: error checks for the documented error
+    model."""
+
+    def assertErrorDetails(self, details, code, reason, fields=None):
+        """Checks the status, the one ErrorInfo and (for INVALID_ARGUMENT)
+        the one BadRequest; `fields`, when given, is the exact set of
+        violation field paths."""
+        self.assertEqual(details.code, code, details)
+        self.assertIsNotNone(details.status,
+                             "no grpc-status-details-bin trailer: %r" % details)
+        self.assertEqual(details.status.code, code.value[0], details)
+        self.assertEqual(len(details.error_infos), 1,
+                         "want exactly one ErrorInfo: %r" % details)
+        self.assertEqual(details.domain, ERROR_DOMAIN, details)
+        self.assertEqual(details.reason, reason, details)
+        if (code == grpc.StatusCode.INVALID_ARGUMENT
+                and reason != "MALFORMED_REQUEST"):
+            self.assertEqual(len(details.bad_requests), 1,
+                             "want exactly one BadRequest: %r" % details)
+            self.assertEqual(set(details.metadata), set(details.fields),
+                             details)
+            for field, description in details.field_violations:
+                self.assertTrue(field, details)
+                self.assertTrue(description, details)
+            if fields is not None:
+                self.assertEqual(set(details.fields), set(fields), details)
+        return details
+
+    def assertRpcError(self, call, request, code, reason, fields=None,
+                       timeout=RPC_TIMEOUT):
+        """Makes the unary call, expects it to fail; returns ErrorDetails."""
+        try:
+            response = call(request, timeout=timeout)
+        except grpc.RpcError as error:
+            return self.assertErrorDetails(error_details(error), code, reason,
+                                           fields)
+        self.fail("want %s %s, got a response: %r" % (code, reason, response))
+        return None  # unreachable
+
+
+_END = object()
+
+
+class WatchReader:
+    """A WatchStates call read by a background thread into a queue.
+
+    With start=False the call is made but nothing is read until start():
+    the client then applies HTTP/2 flow control to the server.
+    """
+
+    def __init__(self, stub, request, timeout=120, start=True):
+        self.request = request
+        self.call = stub.WatchStates(request, timeout=timeout)
+        self._queue = queue.Queue()
+        self.error = None          # the grpc.RpcError that ended the stream
+        self.ended = threading.Event()
+        self.messages = []         # every message taken by next()
+        self._thread = None
+        if start:
+            self.start()
+
+    def start(self):
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+
+    def _run(self):
+        try:
+            for message in self.call:
+                self._queue.put(message)
+        except grpc.RpcError as error:
+            self.error = error
+        except Exception as error:  # pylint: disable=broad-except
+            self.error = error
+        finally:
+            self.ended.set()
+            self._queue.put(_END)
+
+    def next(self, timeout):
+        """The next message; None when the stream has ended (see `error`).
+        Raises AssertionError when nothing comes within `timeout`."""
+        try:
+            message = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(
+                "no WatchStates message within %.1fs (request %r)"
+                % (timeout, self.request)) from None
+        if message is _END:
+            self._queue.put(_END)  # later calls see the end too
+            return None
+        self.messages.append(message)
+        return message
+
+    def poll(self, timeout):
+        """Like next() but returns False when nothing comes in time."""
+        try:
+            return self.next(timeout)
+        except AssertionError:
+            return False
+
+    def read_snapshot(self, timeout=30):
+        """Reads to the snapshot_complete message: (events, that message)."""
+        events = []
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next(max(0.01, deadline - time.monotonic()))
+            if message is None:
+                raise AssertionError("watch ended before snapshot_complete: "
+                                     "%r" % (self.error,))
+            events.extend(message.events)
+            if message.snapshot_complete:
+                return events, message
+
+    def read_until_revision(self, revision, timeout=30):
+        """Reads until a message reports `revision` (in `revision` or an
+        event); returns the events read."""
+        events = []
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next(max(0.01, deadline - time.monotonic()))
+            if message is None:
+                raise AssertionError(
+                    "watch ended before revision %d: %r; events %r"
+                    % (revision, self.error,
+                       [e.revision for e in events]))
+            events.extend(message.events)
+            reached = max([message.revision]
+                          + [event.revision for event in message.events])
+            if reached >= revision:
+                return events
+
+    def read_to_end(self, timeout=30):
+        """Reads until the stream ends: (events, error)."""
+        events = []
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next(max(0.01, deadline - time.monotonic()))
+            if message is None:
+                return events, self.error
+            events.extend(message.events)
+
+    def last_revision(self):
+        """The revision to resume from: the highest revision received."""
+        revision = 0
+        for message in self.messages:
+            revision = max([revision, message.revision]
+                           + [event.revision for event in message.events])
+        return revision
+
+    def cancel(self):
+        self.call.cancel()
+        if self._thread is not None:
+            self._thread.join(5)
