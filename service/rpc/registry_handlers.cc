@@ -137,14 +137,22 @@ absl::StatusOr<v1::ListStatesResponse> RegistryHandlers::ListStates(
                                static_cast<std::size_t>(page_size)));
   v1::ListStatesResponse response;
   response.set_revision(page.revision);
-  if (page.more && !page.states.empty()) {
-    response.set_next_page_token(
-        EncodePageToken(store_.PageTokenKey(), filter,
-                        SortKey(page.states.back().state_key())));
-  }
   response.mutable_states()->Reserve(static_cast<int>(page.states.size()));
+  // States with many long labels are large: end the page early rather
+  // than send more than every gRPC client accepts by default.
+  std::size_t bytes = 0;
   for (v1::State& state : page.states) {
+    bytes += state.ByteSizeLong();
+    if (bytes > kMaxPageBytes && response.states_size() > 0) {
+      page.more = true;
+      break;
+    }
     *response.add_states() = std::move(state);
+  }
+  if (page.more && response.states_size() > 0) {
+    response.set_next_page_token(EncodePageToken(
+        store_.PageTokenKey(), filter,
+        SortKey(response.states(response.states_size() - 1).state_key())));
   }
   return response;
 }

@@ -18,6 +18,9 @@ namespace mozuma::states {
 // Page sizes of ListStates.
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 1000;
+// A page ends early rather than grow past this many bytes of states, well
+// under the 4 MiB that gRPC clients accept by default.
+inline constexpr std::size_t kMaxPageBytes = 2 * 1024 * 1024;
 
 class RegistryHandlers {
  public:

@@ -185,6 +185,39 @@ TEST_F(RegistryHandlersTest, PageSizeDefaultsAndCaps) {
   EXPECT_THAT(BadFields(status), ElementsAre("page_size"));
 }
 
+TEST_F(RegistryHandlersTest, PagesOfLargeStatesEndBeforeTwoMebibytes) {
+  // 64 labels of 1000 bytes: about 66 KB a state, so 1000 of them would
+  // be 66 MB.
+  constexpr int kStates = 100;
+  for (int i = 0; i < kStates; ++i) {
+    v1::RegisterStateRequest request =
+        Registration("big", "t" + std::to_string(100 + i));
+    for (int label = 0; label < 64; ++label) {
+      (*request.mutable_state()->mutable_labels())["l" +
+                                                   std::to_string(label)] =
+          std::string(1000, 'x');
+    }
+    ASSERT_TRUE(handlers_.RegisterState(request).ok());
+  }
+  v1::ListStatesRequest request;
+  request.set_page_size(kMaxPageSize);
+  std::vector<std::string> names;
+  int pages = 0;
+  do {
+    absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->ByteSizeLong(), kMaxPageBytes + 1024);
+    EXPECT_GT(page->states_size(), 0);
+    for (const v1::State& state : page->states()) names.push_back(state.name());
+    request.set_page_token(page->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty() && pages < 20);
+  EXPECT_GE(pages, 3);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kStates));
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(),
+            names.size());
+}
+
 TEST_F(RegistryHandlersTest, TokensAreBoundToTheirFilter) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(
