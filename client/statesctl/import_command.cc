@@ -85,14 +85,6 @@ struct Summary {
   }
 };
 
-// The reason a registration failed, in one line.
-std::string Describe(const absl::Status& status) {
-  std::string text = absl::StatusCodeToString(status.code());
-  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
-  if (info.has_value()) absl::StrAppend(&text, " (", info->reason(), ")");
-  absl::StrAppend(&text, ": ", status.message());
-  return text;
-}
 
 void Skip(const std::string& file_name, absl::string_view why,
           Summary& summary) {
@@ -212,7 +204,7 @@ int RunImport(const Client& client, const Invocation& invocation) {
       if (code == absl::StatusCode::kUnavailable ||
           code == absl::StatusCode::kDeadlineExceeded) {
         // Every other file would fail the same way, after hashing.
-        Fail(file_name, Describe(response.status()), summary);
+        Fail(file_name, DescribeStatus(response.status()), summary);
         std::cerr << "statesctl: stopping: the server does not answer"
                   << std::endl;
         std::cout << summary.ToString() << std::endl;
@@ -231,7 +223,7 @@ int RunImport(const Client& client, const Invocation& invocation) {
                           "; pass --overwrite to replace it"),
              summary);
       } else {
-        Fail(file_name, Describe(response.status()), summary);
+        Fail(file_name, DescribeStatus(response.status()), summary);
       }
       continue;
     }

@@ -150,4 +150,12 @@ std::string FormatTable(const std::vector<std::vector<std::string>>& rows,
   return out;
 }
 
+std::string DescribeStatus(const absl::Status& status) {
+  std::string text = absl::StatusCodeToString(status.code());
+  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  if (info.has_value()) absl::StrAppend(&text, " (", info->reason(), ")");
+  absl::StrAppend(&text, ": ", status.message());
+  return text;
+}
+
 }  // namespace mozuma::states::statesctl

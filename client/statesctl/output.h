@@ -35,6 +35,9 @@ std::string WithFieldFirst(absl::string_view name, absl::string_view value,
 // FAILED_PRECONDITION, OUT_OF_RANGE), kNoAnswer otherwise.
 int ReportError(const absl::Status& status, bool json);
 
+// A failed call in one line: `NOT_FOUND (STATE_NOT_FOUND): message`.
+std::string DescribeStatus(const absl::Status& status);
+
 // Prints "statesctl: MESSAGE" and the pointer to --help on stderr; returns
 // kUsage.
 int UsageError(absl::string_view message);

@@ -39,13 +39,6 @@ std::string EventLine(const v1::StateEvent& event) {
       " rev ", event.revision(), " ", state.uri());
 }
 
-std::string Describe(const absl::Status& status) {
-  std::string text = absl::StatusCodeToString(status.code());
-  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
-  if (info.has_value()) absl::StrAppend(&text, " (", info->reason(), ")");
-  absl::StrAppend(&text, ": ", status.message());
-  return text;
-}
 
 }  // namespace
 
@@ -85,7 +78,7 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     std::cout.flush();
   };
   callbacks.on_retry = [json, &snapshot_states](const WatchRetry& retry) {
-    std::cerr << "statesctl: watch interrupted: " << Describe(retry.error)
+    std::cerr << "statesctl: watch interrupted: " << DescribeStatus(retry.error)
               << "; reconnecting in "
               << absl::FormatDuration(
                      absl::Trunc(retry.delay, absl::Milliseconds(1)))

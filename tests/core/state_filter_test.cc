@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
+#include "tests/testing/listing_order.h"
 #include "tests/testing/state_builders.h"
 
 namespace mozuma::states {
@@ -68,38 +69,6 @@ std::string Utf8(char32_t c) {
     out += static_cast<char>(0x80 | (c & 0x3F));
   }
   return out;
-}
-
-std::u32string CodePoints(const std::string& utf8) {
-  std::u32string out;
-  for (std::size_t i = 0; i < utf8.size();) {
-    const unsigned char lead = static_cast<unsigned char>(utf8[i]);
-    const int length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-    char32_t c = length == 1   ? lead
-                 : length == 2 ? lead & 0x1F
-                 : length == 3 ? lead & 0x0F
-                               : lead & 0x07;
-    for (int k = 1; k < length; ++k) {
-      c = (c << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
-    }
-    out.push_back(c);
-    i += length;
-  }
-  return out;
-}
-
-// The documented listing order, written without SortKey().
-bool DocumentedLess(const v1::StateKey& a, const v1::StateKey& b) {
-  auto fields = [](const v1::StateKey& key) {
-    std::vector<std::u32string> extras;
-    for (const std::string& extra : key.state_type().extra()) {
-      extras.push_back(CodePoints(extra));
-    }
-    return std::make_tuple(CodePoints(key.state_type().backend()),
-                           CodePoints(key.state_type().architecture()),
-                           std::move(extras), CodePoints(key.training_id()));
-  };
-  return fields(a) < fields(b);
 }
 
 // memcmp order, spelled out so that no char signedness can creep in.
@@ -411,51 +380,8 @@ TEST(SortKeyTest, Utf8ByteOrderIsCodePointOrder) {
   }
 }
 
-std::vector<v1::StateKey> OrderKeys() {
-  const std::string kResnetAccent = "r\xC3\xA9snet";
-  const std::string kModel = "\xE6\xA8\xA1\xE5\x9E\x8B";
-  const std::string kMo = "\xE6\xA8\xA1";
-  const std::string kDoubleA = "\xF0\x9D\x94\xB8";
-  const std::string kFullZ = "\xEF\xBD\x9A";
-  return {
-      Key("pytorch", "resnet", {}, "t"),
-      Key("pytorch", kResnetAccent, {}, "t"),
-      Key("pytorch", "reset", {}, "t"),
-      Key("pytorch", "resnet18", {}, "t"),
-      Key("pytorch", "resnet18", {}, "a"),
-      Key("pytorch", "resnet18", {}, "Z"),
-      Key("pytorch", "resnet18", {}, "_"),
-      Key("pytorch", "resnet18", {}, "-"),
-      Key("pytorch", "resnet18", {}, kModel),
-      Key("pytorch", "resnet18", {"a"}, "t"),
-      Key("pytorch", "resnet18", {"a"}, "a"),
-      Key("pytorch", "resnet18", {"a", "b"}, "t"),
-      Key("pytorch", "resnet18", {"a", "b", "c"}, "a"),
-      Key("pytorch", "resnet18", {"a", "c"}, "t"),
-      Key("pytorch", "resnet18", {"a-"}, "t"),
-      Key("pytorch", "resnet18", {"ab"}, "t"),
-      Key("pytorch", "resnet18", {"b"}, "a"),
-      Key("pytorch", "resnet18", {"b", "a"}, "t"),
-      Key("pytorch", "resnet18", {kDoubleA}, "t"),
-      Key("pytorch", "resnet18", {kFullZ}, "t"),
-      Key("pytorch", "resnet180", {}, "a"),
-      Key("pytorch", "resnet18-v2", {}, "a"),
-      Key("pytorch", kModel, {}, "t"),
-      Key("pytorch", kMo, {}, "t"),
-      Key("pytorch", kDoubleA, {}, "t"),
-      Key("pytorch", kFullZ, {}, "t"),
-      Key("pytorc", "z", {}, "z"),
-      Key("pytorc", "hresnet18", {}, "z"),
-      Key("pytorch2", "a", {}, "a"),
-      Key("py", "torch", {}, "a"),
-      Key(kModel, "a", {}, "a"),
-      Key(kDoubleA, "a", {}, "a"),
-      Key(kFullZ, "a", {}, "a"),
-  };
-}
-
 TEST(SortKeyTest, OrdersAsDocumented) {
-  const std::vector<v1::StateKey> keys = OrderKeys();
+  const std::vector<v1::StateKey> keys = ListingOrderKeys();
   for (const v1::StateKey& a : keys) {
     for (const v1::StateKey& b : keys) {
       EXPECT_EQ(BytesLess(SortKey(a), SortKey(b)), DocumentedLess(a, b))
@@ -489,7 +415,7 @@ TEST(SortKeyTest, SpecificOrders) {
 }
 
 TEST(SortKeyTest, EqualExactlyForEqualKeys) {
-  const std::vector<v1::StateKey> keys = OrderKeys();
+  const std::vector<v1::StateKey> keys = ListingOrderKeys();
   for (std::size_t i = 0; i < keys.size(); ++i) {
     EXPECT_EQ(SortKey(keys[i]), SortKey(v1::StateKey(keys[i])));
     for (std::size_t j = i + 1; j < keys.size(); ++j) {

@@ -13,6 +13,7 @@
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
 #include "tests/testing/state_builders.h"
+#include "tests/testing/violations.h"
 
 namespace mozuma::states {
 namespace {
@@ -21,23 +22,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-std::vector<std::string> Fields(const std::vector<v1::Violation>& violations) {
-  std::vector<std::string> fields;
-  for (const v1::Violation& violation : violations) {
-    fields.push_back(violation.field());
-  }
-  return fields;
-}
-
-std::vector<v1::ViolationReason> Reasons(
-    const std::vector<v1::Violation>& violations) {
-  std::vector<v1::ViolationReason> reasons;
-  for (const v1::Violation& violation : violations) {
-    reasons.push_back(violation.reason());
-  }
-  return reasons;
-}
 
 std::vector<std::string> ManyExtras(std::size_t count,
                                     const std::string& value = "x") {

@@ -52,7 +52,7 @@ from mozuma.states.v1 import state_service_pb2_grpc  # noqa: E402
 
 # Re-exported for the tests.
 __all__ = [
-    "ERROR_DOMAIN", "MEMORY_DB", "RPC_TIMEOUT", "SERVICE_NAME",
+    "ERROR_DOMAIN", "MEMORY_DB", "MOZUMA_STATES", "RPC_TIMEOUT", "SERVICE_NAME",
     "ErrorDetails", "RpcAssertions", "Statesd", "StatesdError", "TempDb",
     "WatchReader", "content", "current_revision", "error_details",
     "error_details_pb2", "health_check", "health_pb2", "health_watch",
@@ -602,6 +602,21 @@ def current_revision(stub):
                            timeout=RPC_TIMEOUT).revision
 
 
+# MoZuMa's pretrained states (mozuma/models/*/pretrained.py), as dotted names.
+MOZUMA_STATES = [
+    "pytorch.resnet18.cls1000.imagenet",
+    "pytorch.densenet161.cls1000.imagenet",
+    "pytorch.densenet161.cls365.places365",
+    "pytorch.clip-image-rn50.clip",
+    "pytorch.clip-text-rn50.clip",
+    "pytorch.facenet-mtcnn.facenet",
+    "pytorch.arcface.insightface",
+    "pytorch.magface.magface",
+    "pytorch.vinvl-vg-x152c4.vinvl",
+    "pytorch.sbert-distiluse-base-multilingual.cased-v2",
+]
+
+
 class RpcAssertions:
     """unittest.TestCase mixin: error checks for the documented error
     model."""
@@ -614,6 +629,7 @@ class RpcAssertions:
         self.assertIsNotNone(details.status,
                              "no grpc-status-details-bin trailer: %r" % details)
         self.assertEqual(details.status.code, code.value[0], details)
+        self.assertEqual(details.status.message, details.message, details)
         self.assertEqual(len(details.error_infos), 1,
                          "want exactly one ErrorInfo: %r" % details)
         self.assertEqual(details.domain, ERROR_DOMAIN, details)

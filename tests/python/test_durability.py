@@ -24,18 +24,7 @@ from statesd import state_service_pb2 as pb
 
 TIMEOUT = statesd.RPC_TIMEOUT
 
-MOZUMA_STATES = [
-    "pytorch.resnet18.cls1000.imagenet",
-    "pytorch.densenet161.cls1000.imagenet",
-    "pytorch.densenet161.cls365.places365",
-    "pytorch.clip-image-rn50.clip",
-    "pytorch.clip-text-rn50.clip",
-    "pytorch.facenet-mtcnn.facenet",
-    "pytorch.arcface.insightface",
-    "pytorch.magface.magface",
-    "pytorch.vinvl-vg-x152c4.vinvl",
-    "pytorch.sbert-distiluse-base-multilingual.cased-v2",
-]
+MOZUMA_STATES = statesd.MOZUMA_STATES
 
 
 def sqlite_pragmas(path):

@@ -31,19 +31,7 @@ COMPATIBLE = pb.STATE_TYPE_MATCH_COMPATIBLE
 EXACT = pb.STATE_TYPE_MATCH_EXACT
 UNSPECIFIED = pb.STATE_TYPE_MATCH_UNSPECIFIED
 
-# MoZuMa's pretrained states (mozuma/models/*/pretrained.py), as dotted names.
-MOZUMA_STATES = [
-    "pytorch.resnet18.cls1000.imagenet",
-    "pytorch.densenet161.cls1000.imagenet",
-    "pytorch.densenet161.cls365.places365",
-    "pytorch.clip-image-rn50.clip",
-    "pytorch.clip-text-rn50.clip",
-    "pytorch.facenet-mtcnn.facenet",
-    "pytorch.arcface.insightface",
-    "pytorch.magface.magface",
-    "pytorch.vinvl-vg-x152c4.vinvl",
-    "pytorch.sbert-distiluse-base-multilingual.cased-v2",
-]
+MOZUMA_STATES = statesd.MOZUMA_STATES
 
 SHA = "0123456789abcdef" * 4
 

@@ -94,7 +94,7 @@ def raw_state_type(backend, architecture, *extra):
     return out
 
 
-class ServiceTestCase(unittest.TestCase):
+class ServiceTestCase(statesd.RpcAssertions, unittest.TestCase):
     """Starts one statesd for the class, with SERVER_FLAGS."""
 
     SERVER_FLAGS = ()
@@ -113,34 +113,6 @@ class ServiceTestCase(unittest.TestCase):
             self.fail("statesd died (exit code %r): %r" % (
                 self.server.process.returncode, self.server.output(1.0)))
         super().tearDown()
-
-    def assertRpcError(self, call, request, code, reason):
-        """Makes the call, expects it to fail; returns its ErrorDetails."""
-        with self.assertRaises(grpc.RpcError) as raised:
-            call(request, timeout=TIMEOUT)
-        details = statesd.error_details(raised.exception)
-        self.assertErrorDetails(details, code, reason)
-        return details
-
-    def assertErrorDetails(self, details, code, reason):
-        self.assertEqual(details.code, code, details)
-        self.assertIsNotNone(details.status,
-                             "no grpc-status-details-bin trailer: %r" % details)
-        self.assertEqual(details.status.code, code.value[0], details)
-        self.assertEqual(details.status.message, details.message, details)
-        self.assertEqual(len(details.error_infos), 1,
-                         "want exactly one ErrorInfo: %r" % details)
-        self.assertEqual(details.domain, statesd.ERROR_DOMAIN, details)
-        self.assertEqual(details.reason, reason, details)
-        if code == INVALID_ARGUMENT and reason != "MALFORMED_REQUEST":
-            self.assertEqual(len(details.bad_requests), 1,
-                             "want exactly one BadRequest: %r" % details)
-            # ErrorInfo.metadata maps every offending field path.
-            self.assertEqual(set(details.metadata), set(details.fields),
-                             details)
-            for field, description in details.field_violations:
-                self.assertTrue(field, details)
-                self.assertTrue(description, details)
 
     def assertViolations(self, result, expected):
         """expected: [(field, reason, [substrings of the description])]."""
