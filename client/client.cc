@@ -10,6 +10,14 @@ std::unique_ptr<Client> Client::Connect(const std::string& target,
                                         ClientOptions options) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(options.max_response_bytes);
+  // A watch can stay quiet for days: ping while calls are open, so that a
+  // connection that died silently (a host gone, a NAT entry dropped) fails
+  // the watch with UNAVAILABLE, which it resumes from, instead of hanging
+  // it. statesd accepts pings this often.
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                   static_cast<int>(absl::ToInt64Milliseconds(
+                       options.keepalive_time)));
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       target, grpc::InsecureChannelCredentials(), arguments);
   return std::make_unique<Client>(v1::StateService::NewStub(channel), options);

@@ -49,6 +49,9 @@ struct ClientOptions {
   // The largest response accepted. A full validation batch of long invalid
   // names can exceed gRPC's default of 4 MiB, hence the higher default.
   int max_response_bytes = 64 * 1024 * 1024;
+  // How often an open call (a watch) checks that the connection is alive
+  // with an HTTP/2 ping. statesd accepts pings every 20 s or more.
+  absl::Duration keepalive_time = absl::Seconds(30);
 };
 
 // A connection to one StateService. Thread-safe: share one Client between

@@ -44,6 +44,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // gRPC sets SO_REUSEPORT by default, which lets a second statesd bind the
   // same port and silently take half of the traffic. Fail instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Watches are long-lived: ping quiet connections so that a client that
+  // vanished without closing frees its watch, and accept clients' own
+  // keepalive pings down to every 20 s (gRPC's default refuses pings more
+  // often than every 5 minutes and closes the connection).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20 * 1000);
   builder.RegisterService(service.get());
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
   if (grpc_server == nullptr || port == 0) {
