@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # toolchain
-  g++ make cmake git
+  g++ make cmake git pkgconf
   # libraries
   libgrpc++-dev libprotobuf-dev libabsl-dev libicu-dev libsqlite3-dev libssl-dev
   # code generators
@@ -16,7 +16,7 @@ packages=(
   # google/rpc/status.proto and error_details.proto
   golang-github-gogo-googleapis-dev
   # tests
-  libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf
+  libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf python3-pytest
 )
 
 missing=()
@@ -40,9 +40,11 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
-# buf (lint, breaking, curl), pinned by tools/package-lock.json. The stamp
-# makes a second run free, and a changed lock file reinstalls.
-if [[ ! -x tools/node_modules/.bin/buf || tools/package-lock.json -nt tools/node_modules/.stamp ]]; then
+# buf (lint, breaking, curl) and the Node.js test's gRPC packages, pinned by
+# tools/package-lock.json. The stamp makes a second run free, and a changed
+# lock file reinstalls.
+if [[ ! -x tools/node_modules/.bin/buf || ! -d tools/node_modules/@grpc/grpc-js ||
+      tools/package-lock.json -nt tools/node_modules/.stamp ]]; then
   echo "install-deps: installing npm tools (tools/package-lock.json)"
   (cd tools && npm ci --no-audit --no-fund --loglevel=error)
   touch tools/node_modules/.stamp
