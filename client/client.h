@@ -89,6 +89,8 @@ class Client {
       const v1::GetStateRequest& request) const;
   absl::StatusOr<v1::BatchGetStatesResponse> BatchGetStates(
       const v1::BatchGetStatesRequest& request) const;
+  // One page of the listing; pass its `next_page_token` as the next
+  // request's `page_token` (empty on the last page). List() walks them all.
   absl::StatusOr<v1::ListStatesResponse> ListStates(
       const v1::ListStatesRequest& request) const;
   absl::StatusOr<v1::DeleteStateResponse> DeleteState(
@@ -120,14 +122,6 @@ class Client {
   // in one batch (1000 by default).
   absl::StatusOr<v1::BatchGetStatesResponse> BatchGet(
       const std::vector<v1::StateKey>& keys) const;
-
-  // Returns one page of the listing: the same call as ListStates(). Pass the
-  // response's `next_page_token` as the next request's `page_token`; it is
-  // empty on the last page.
-  absl::StatusOr<v1::ListStatesResponse> ListPage(
-      const v1::ListStatesRequest& request) const {
-    return ListStates(request);
-  }
 
   // Returns every state `request` selects, in listing order, reading page
   // after page from `request.page_token()` (normally empty) to the last

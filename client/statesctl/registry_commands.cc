@@ -163,7 +163,7 @@ int RunList(const Client& client, const Invocation& invocation) {
   if (invocation.json) {
     // Page by page, so that a long listing streams.
     for (;;) {
-      absl::StatusOr<v1::ListStatesResponse> page = client.ListPage(request);
+      absl::StatusOr<v1::ListStatesResponse> page = client.ListStates(request);
       if (!page.ok()) return ReportError(page.status(), true);
       for (const v1::State& state : page->states()) {
         std::cout << Json(state) << "\n";

@@ -313,7 +313,7 @@ TEST(ClientTest, ListWalksEveryPageWithTheSameFilter) {
     EXPECT_EQ(sent.page_size(), 2);
   }
 
-  absl::StatusOr<v1::ListStatesResponse> page = client.ListPage(request);
+  absl::StatusOr<v1::ListStatesResponse> page = client.ListStates(request);
   ASSERT_TRUE(page.ok()) << page.status();
   EXPECT_EQ(page->next_page_token(), "page2");
 }
