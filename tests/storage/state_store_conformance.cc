@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -161,6 +162,24 @@ class StartGate {
   std::condition_variable ready_;
   int count_;
 };
+
+// Runs `call(t)` for t in [0, threads) on as many threads, started together,
+// and returns the results in thread order.
+template <typename Result>
+std::vector<Result> RunTogether(int threads,
+                                const std::function<Result(int)>& call) {
+  StartGate gate(threads);
+  std::vector<Result> results(threads, absl::UnknownError("not run"));
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) {
+    running.emplace_back([&, t] {
+      gate.ArriveAndWait();
+      results[t] = call(t);
+    });
+  }
+  for (std::thread& thread : running) thread.join();
+  return results;
+}
 
 // Stops and joins threads when it goes out of scope, also when an ASSERT
 // returns early from the test.
@@ -1591,17 +1610,10 @@ TEST_P(StateStoreConformanceTest, ConcurrentRegistrationsOfOneKey) {
   constexpr int kThreads = 16;
   // Identical content: one creates, the others find it.
   {
-    StartGate gate(kThreads);
-    std::vector<absl::StatusOr<RegisterResult>> results(
-        kThreads, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        gate.ArriveAndWait();
-        results[t] = store_->Register(FullState(ResnetKey()), false, Time1());
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    const std::vector<absl::StatusOr<RegisterResult>> results =
+        RunTogether<absl::StatusOr<RegisterResult>>(kThreads, [&](int) {
+          return store_->Register(FullState(ResnetKey()), false, Time1());
+        });
     int created = 0;
     for (const auto& result : results) {
       ASSERT_TRUE(result.ok()) << result.status();
@@ -1614,18 +1626,10 @@ TEST_P(StateStoreConformanceTest, ConcurrentRegistrationsOfOneKey) {
   // Different content: one creates, the others conflict.
   const v1::StateKey contested = Key("pytorch", "contested", {}, "t");
   {
-    StartGate gate(kThreads);
-    std::vector<absl::StatusOr<RegisterResult>> results(
-        kThreads, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        gate.ArriveAndWait();
-        results[t] = store_->Register(
-            MakeState(contested, absl::StrCat("file:///", t)), false, Time1());
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    const std::vector<absl::StatusOr<RegisterResult>> results =
+        RunTogether<absl::StatusOr<RegisterResult>>(kThreads, [&](int t) {
+          return store_->Register( MakeState(contested, absl::StrCat("file:///", t)), false, Time1());
+        });
     int created = 0;
     int conflicts = 0;
     std::string winner;
@@ -1651,18 +1655,10 @@ TEST_P(StateStoreConformanceTest, ConcurrentRegistrationsOfOneKey) {
   // revision.
   const v1::StateKey overwritten = Key("pytorch", "overwritten", {}, "t");
   {
-    StartGate gate(kThreads);
-    std::vector<absl::StatusOr<RegisterResult>> results(
-        kThreads, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        gate.ArriveAndWait();
-        results[t] = store_->Register(
-            MakeState(overwritten, absl::StrCat("file:///", t)), true, Time1());
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    const std::vector<absl::StatusOr<RegisterResult>> results =
+        RunTogether<absl::StatusOr<RegisterResult>>(kThreads, [&](int t) {
+          return store_->Register( MakeState(overwritten, absl::StrCat("file:///", t)), true, Time1());
+        });
     int created = 0;
     std::set<std::int64_t> revisions;
     std::int64_t last_revision = 0;
@@ -1687,17 +1683,10 @@ TEST_P(StateStoreConformanceTest, ConcurrentRegistrationsOfOneKey) {
   }
   // Deletes: one deletes, the others find nothing.
   {
-    StartGate gate(kThreads);
-    std::vector<absl::StatusOr<DeleteResult>> results(
-        kThreads, absl::UnknownError("not run"));
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        gate.ArriveAndWait();
-        results[t] = store_->Delete(contested, 0);
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    const std::vector<absl::StatusOr<DeleteResult>> results =
+        RunTogether<absl::StatusOr<DeleteResult>>(kThreads, [&](int) {
+          return store_->Delete(contested, 0);
+        });
     int deleted = 0;
     for (const auto& result : results) {
       if (result.ok()) {
