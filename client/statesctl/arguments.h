@@ -31,6 +31,14 @@ struct Filter {
   bool has_state_type = false;
   v1::StateTypeMatch match = v1::STATE_TYPE_MATCH_UNSPECIFIED;
   std::string training_id;
+
+  // Sets the filter fields of a ListStatesRequest or WatchStatesRequest.
+  template <typename Request>
+  void ApplyTo(Request& request) const {
+    if (has_state_type) *request.mutable_state_type() = state_type;
+    request.set_match(match);
+    request.set_training_id(training_id);
+  }
 };
 absl::StatusOr<Filter> FilterFromArguments(
     const std::vector<std::string>& args);

@@ -85,7 +85,6 @@ struct Summary {
   }
 };
 
-
 void Skip(const std::string& file_name, absl::string_view why,
           Summary& summary) {
   std::cerr << "statesctl: skipped " << PrintableValue(file_name) << ": " << why

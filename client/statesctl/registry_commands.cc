@@ -154,10 +154,7 @@ int RunList(const Client& client, const Invocation& invocation) {
   absl::StatusOr<Filter> filter = FilterFromArguments(invocation.args);
   if (!filter.ok()) return ReportError(filter.status(), invocation.json);
   v1::ListStatesRequest request;
-  if (filter->has_state_type)
-    *request.mutable_state_type() = filter->state_type;
-  request.set_match(filter->match);
-  request.set_training_id(filter->training_id);
+  filter->ApplyTo(request);
   request.set_page_size(absl::GetFlag(FLAGS_page_size));
 
   if (invocation.json) {

@@ -39,7 +39,6 @@ std::string EventLine(const v1::StateEvent& event) {
       " rev ", event.revision(), " ", state.uri());
 }
 
-
 }  // namespace
 
 int RunWatch(const Client& client, const Invocation& invocation) {
@@ -49,10 +48,7 @@ int RunWatch(const Client& client, const Invocation& invocation) {
   absl::StatusOr<Filter> filter = FilterFromArguments(invocation.args);
   if (!filter.ok()) return ReportError(filter.status(), invocation.json);
   v1::WatchStatesRequest request;
-  if (filter->has_state_type)
-    *request.mutable_state_type() = filter->state_type;
-  request.set_match(filter->match);
-  request.set_training_id(filter->training_id);
+  filter->ApplyTo(request);
   request.set_start_revision(absl::GetFlag(FLAGS_start_revision));
 
   const bool json = invocation.json;
