@@ -216,11 +216,109 @@ TEST(SplitStateTypeNameTest, TooFewParts) {
               HasSubstr("at least 2"));
 }
 
-TEST(ParseStateKeyNameTest, TooFewPartsComesBeforeNameRules) {
-  ExpectOneNameViolation(ParseStateKeyName("a b.c", NameRules()).status(),
-                         "name", "TOO_FEW_PARTS");
+TEST(ParseStateKeyNameTest, EmptyNameIsOnlyEmpty) {
   ExpectOneNameViolation(ParseStateKeyName("", NameRules()).status(), "name",
                          "EMPTY");
+  ExpectOneNameViolation(ParseStateTypeName("", NameRules()).status(), "name",
+                         "EMPTY");
+}
+
+TEST(ParseStateKeyNameTest, TooFewPartsAloneWhenEveryPartIsValid) {
+  EXPECT_THAT(ExpectOneNameViolation(
+                  ParseStateKeyName("pytorch.resnet18", NameRules()).status(),
+                  "name", "TOO_FEW_PARTS"),
+              HasSubstr("has 2 dot-separated part(s)"));
+}
+
+// The descriptions of the BadRequest of `status`, in order.
+std::vector<std::string> Descriptions(const absl::Status& status) {
+  std::vector<std::string> descriptions;
+  const std::optional<google::rpc::BadRequest> bad_request =
+      GetBadRequest(status);
+  if (!bad_request.has_value()) return descriptions;
+  for (const auto& violation : bad_request->field_violations()) {
+    EXPECT_EQ(violation.field(), "name");
+    descriptions.push_back(violation.description());
+  }
+  return descriptions;
+}
+
+// The short reasons of `violations`, in order.
+std::vector<std::string> Reasons(const std::vector<v1::Violation>& violations) {
+  std::vector<std::string> reasons;
+  for (const v1::Violation& violation : violations) {
+    reasons.push_back(ShortReasonName(violation.reason()));
+  }
+  return reasons;
+}
+
+TEST(ParseStateKeyNameTest, TooFewPartsAlsoReportsTheBadCharacters) {
+  // A space, not a dot: one part, and a character no name may hold. Both
+  // are reported, so that fixing one does not reveal the other.
+  absl::StatusOr<v1::StateKey> key = ParseStateKeyName("ResNet 18", NameRules());
+  ASSERT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_STATE_NAME");
+  // The metadata keeps one reason per field path: the first.
+  EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("name"),
+            "TOO_FEW_PARTS");
+  const std::vector<std::string> descriptions = Descriptions(key.status());
+  ASSERT_EQ(descriptions.size(), 2u);
+  EXPECT_THAT(descriptions[0], StartsWith("has 1 dot-separated part(s); a "
+                                          "dotted name has at least 3"));
+  EXPECT_THAT(descriptions[1],
+              StartsWith("part 1, character U+0020 SPACE at index 6 is not "
+                         "allowed"));
+}
+
+TEST(ParseStateKeyNameTest, TooFewPartsReportsEveryBadPart) {
+  const std::vector<std::string> descriptions =
+      Descriptions(ParseStateKeyName("a b.c\xCC\x81", NameRules()).status());
+  ASSERT_EQ(descriptions.size(), 3u);
+  EXPECT_THAT(descriptions[0], HasSubstr("has 2 dot-separated part(s)"));
+  EXPECT_THAT(descriptions[1], StartsWith("part 1, character U+0020 SPACE at "
+                                          "index 1"));
+  EXPECT_THAT(descriptions[2], StartsWith("part 2, character U+0301"));
+
+  // Empty parts are problems of their own.
+  EXPECT_THAT(Descriptions(ParseStateKeyName(".", NameRules()).status()),
+              ElementsAre(HasSubstr("has 2 dot-separated part(s)"),
+                          "part 1, must not be empty",
+                          "part 2, must not be empty"));
+}
+
+TEST(ParseStateTypeNameTest, TooFewPartsAlsoReportsTheBadCharacters) {
+  const std::vector<std::string> descriptions =
+      Descriptions(ParseStateTypeName("Res Net", NameRules()).status());
+  ASSERT_EQ(descriptions.size(), 2u);
+  EXPECT_THAT(descriptions[0], HasSubstr("at least 2"));
+  EXPECT_THAT(descriptions[1], StartsWith("part 1, character U+0020 SPACE"));
+}
+
+TEST(CheckStateKeyNameTest, KeepsEachViolationsReason) {
+  EXPECT_THAT(CheckStateKeyName("pytorch.resnet18.cls1000.imagenet",
+                                NameRules()),
+              IsEmpty());
+  const std::vector<v1::Violation> violations =
+      CheckStateKeyName("ResNet 18", NameRules(), "input");
+  EXPECT_THAT(Reasons(violations),
+              ElementsAre("TOO_FEW_PARTS", "INVALID_CHARACTER"));
+  for (const v1::Violation& violation : violations) {
+    EXPECT_EQ(violation.field(), "input");
+  }
+  EXPECT_EQ(violations[0].value(), "ResNet 18");
+  EXPECT_EQ(violations[1].value(), "ResNet 18");
+  EXPECT_THAT(Reasons(CheckStateKeyName("py torch.res net.x", NameRules())),
+              ElementsAre("INVALID_CHARACTER", "INVALID_CHARACTER"));
+  EXPECT_THAT(Reasons(CheckStateKeyName("", NameRules())),
+              ElementsAre("EMPTY"));
+}
+
+TEST(CheckStateTypeNameTest, KeepsEachViolationsReason) {
+  EXPECT_THAT(CheckStateTypeName("pytorch.resnet18", NameRules()), IsEmpty());
+  EXPECT_THAT(Reasons(CheckStateTypeName("py\ntorch", NameRules())),
+              ElementsAre("TOO_FEW_PARTS", "INVALID_CHARACTER"));
+  EXPECT_THAT(Reasons(CheckStateTypeName("pytorch.res net.", NameRules())),
+              ElementsAre("INVALID_CHARACTER", "EMPTY"));
 }
 
 TEST(ParseStateKeyNameTest, BadArchitectureNamesPartTwo) {
