@@ -9,6 +9,7 @@ Run by hand: /usr/bin/python3 -m pytest -q tests/python/test_grpc_state_store.py
 (the default build tree `build/` is used).
 """
 
+import errno
 import hashlib
 import http.server
 import os
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import typing
 import warnings
 
 _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -32,6 +34,7 @@ if PACKAGE_ROOT not in sys.path:
 import mozuma_states  # noqa: E402
 from mozuma_states import (Client, GrpcStateStore, StateKey,  # noqa: E402
                            StateType, WatchEvent)
+from mozuma_states.store import LOCK_FILE_NAME  # noqa: E402
 
 import grpc  # noqa: E402
 import pytest  # noqa: E402
@@ -88,6 +91,13 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def _state_files(folder):
+    """The files of `folder` but the store's lock file; a temporary file
+    left behind shows as well."""
+    return sorted(name for name in os.listdir(folder)
+                  if name != LOCK_FILE_NAME)
+
+
 # --- the quickstart ----------------------------------------------------------
 
 
@@ -134,10 +144,63 @@ def test_folder_as_file_uri_with_characters_to_encode(server, tmp_path):
         assert model.state == b"\x00\x01"
 
 
-def test_store_is_an_abstract_state_store(store):
-    # MoZuMa's AbstractStateStore, or without MoZuMa (test_with_mozuma_installed
-    # has it) the package's own stand-in.
-    assert isinstance(store, mozuma_states._mozuma.AbstractStateStore)  # pylint: disable=protected-access
+def test_store_follows_the_store_contract(store, client, monkeypatch):
+    """Without MoZuMa the stand-in base class; the same contract as
+    MoZuMa's (test_with_mozuma_installed has MoZuMa's)."""
+    base = mozuma_states.AbstractStateStore
+    assert isinstance(store, base)
+    assert base.__abstractmethods__ == frozenset(
+        {"save", "load", "get_state_keys"})
+    # Generic over the model type, like MoZuMa's stores.
+    typed = GrpcStateStore[FakeModel]
+    assert typing.get_origin(typed) is GrpcStateStore
+    assert typing.get_args(typed) == (FakeModel,)
+    assert isinstance(typed(client, store.folder), GrpcStateStore)
+
+    # The base class's save() makes the key and load() runs first: a
+    # change to them reaches the store.
+    calls = []
+    original_save, original_load = base.save, base.load
+
+    def save(self, model, training_id):
+        calls.append(("save", training_id))
+        return original_save(self, model, training_id + "-v2")
+
+    def load(self, model, state_key):
+        calls.append(("load", mozuma_states.format_state_key(state_key)))
+        if state_key.training_id == "forbidden":
+            raise PermissionError("refused by the base class")
+        original_load(self, model, state_key)
+
+    monkeypatch.setattr(base, "save", save)
+    monkeypatch.setattr(base, "load", load)
+    key = store.save(FakeModel(RESNET18, b"w"), "imagenet")
+    assert key == StateKey(RESNET18, "imagenet-v2")
+    assert client.exists(key) and not client.exists(IMAGENET)
+    model = FakeModel(RESNET18)
+    store.load(model, key)
+    assert model.state == b"w"
+    assert calls == [("save", "imagenet"),
+                     ("load", "pytorch.resnet18.cls1000.imagenet-v2")]
+    with pytest.raises(PermissionError):
+        store.load(model, (RESNET18, "forbidden"))
+
+
+def test_missing_key_is_what_mozuma_stores_raise(store):
+    """MoZuMa's GitHub store raises ValueError for a missing key, its
+    LocalStateStore FileNotFoundError: code written for them catches ours."""
+    model = FakeModel(RESNET18)
+    for caught_type in (ValueError, FileNotFoundError, OSError, LookupError,
+                        mozuma_states.StateNotFoundError):
+        with pytest.raises(caught_type) as caught:
+            store.load(model, IMAGENET)
+        error = caught.value
+        assert isinstance(error, mozuma_states.StatesError)
+        assert error.reason == "STATE_NOT_FOUND"
+        assert error.code == grpc.StatusCode.NOT_FOUND
+    assert error.errno == errno.ENOENT
+    assert "STATE_NOT_FOUND" in str(error)
+    assert model.set_state_calls == 0
 
 
 # --- conversions --------------------------------------------------------------
@@ -366,7 +429,7 @@ def test_get_state_keys_matches_whole_names(server, tmp_path):
                 store.get_state_keys(("pytorch", "resnet180"))] == [
                     "resnet180"]
         # The MoZuMa file stores' prefix match would have listed these too.
-        assert sorted(os.listdir(tmp_path)) == sorted(
+        assert sorted(_state_files(tmp_path)) == sorted(
             name + ".pt" for name in names + [
                 "pytorch.resnet180.imagenet", "pytorch.resnet18-v2.imagenet",
                 "onnx.resnet18.imagenet"])
@@ -397,10 +460,12 @@ def test_save_twice(store, client):
     with pytest.raises(mozuma_states.StateAlreadyExistsError) as caught:
         store.save(FakeModel(RESNET18, b"second"), "imagenet")
     assert isinstance(caught.value, ValueError)  # as LocalStateStore's
-    assert caught.value.reason == "STATE_FILE_EXISTS"
-    assert caught.value.metadata["path"] == str(path)
+    # The registered file is never replaced.
+    assert caught.value.reason == "STATE_ALREADY_EXISTS"
+    assert caught.value.metadata["name"] == "pytorch.resnet18.cls1000.imagenet"
     assert path.read_bytes() == b"first"
     assert client.get(key).revision == revision
+    assert _state_files(store.folder) == [path.name]
 
 
 def test_save_refuses_a_key_registered_elsewhere(store, client):
@@ -408,18 +473,169 @@ def test_save_refuses_a_key_registered_elsewhere(store, client):
     with pytest.raises(mozuma_states.StateAlreadyExistsError) as caught:
         store.save(FakeModel(RESNET18, b"mine"), "imagenet")
     assert caught.value.reason == "STATE_ALREADY_EXISTS"
-    # The file written for the refused registration is gone again.
+    # Nothing written: the registry answered before the file was placed.
     assert not os.path.exists(store.get_filename(IMAGENET))
-    assert [name for name in os.listdir(store.folder)] == []
+    assert sorted(os.listdir(store.folder)) == [LOCK_FILE_NAME]
 
 
 def test_save_removes_the_file_of_a_key_the_server_refuses(store):
     # MoZuMa's pattern lets a final newline through; the server does not.
     with pytest.raises(mozuma_states.InvalidArgumentError):
         store.save(FakeModel(RESNET18, b"x"), "imagenet\n")
-    assert os.listdir(store.folder) == []
+    assert _state_files(store.folder) == []
+    assert sorted(os.listdir(store.folder)) == [LOCK_FILE_NAME]
     with pytest.raises(ValueError):  # refused by MoZuMa's own pattern
         store.save(FakeModel(RESNET18, b"x"), "image net")
+
+
+# --- failed and concurrent saves ------------------------------------------------
+
+
+class _StopBeforeRegister:
+    """Delegates to a real stub, but stops the real statesd just before the
+    first RegisterState call: an outage in the middle of a save."""
+
+    def __init__(self, stub, server):
+        self._stub = stub
+        self._server = server
+        self.stopped = False
+
+    def __getattr__(self, name):
+        return getattr(self._stub, name)
+
+    def RegisterState(self, request, timeout=None):  # pylint: disable=invalid-name
+        if not self.stopped:
+            self.stopped = True
+            self._server.stop()
+        return self._stub.RegisterState(request, timeout=timeout)
+
+
+def _save_in_an_outage(server, folder, model, training_id):
+    """A save whose server stops between its lookup and its registration;
+    then the server is started again (on a new port)."""
+    channel = grpc.insecure_channel(server.address)
+    stub = _StopBeforeRegister(statesd.state_service_pb2_grpc.StateServiceStub(
+        channel), server)
+    store = GrpcStateStore(Client(channel, stub=stub, timeout=RPC_TIMEOUT),
+                           folder)
+    try:
+        with pytest.raises(mozuma_states.UnavailableError):
+            store.save(model, training_id)
+        assert stub.stopped and not server.running()
+    finally:
+        channel.close()
+    server.start()
+
+
+def test_a_failed_save_never_blocks_a_later_one(server, tmp_path):
+    folder = tmp_path / "states"
+    path = folder / "pytorch.resnet18.cls1000.imagenet.pt"
+    _save_in_an_outage(server, folder, FakeModel(RESNET18, b"first try"),
+                       "imagenet")
+    # The orphan: written, never registered.
+    assert path.read_bytes() == b"first try"
+    assert _state_files(folder) == [path.name]
+    with GrpcStateStore(server.address, folder, timeout=RPC_TIMEOUT) as store:
+        assert not store.exists(IMAGENET)
+        # Other bytes under the same key: the orphan is replaced.
+        assert store.save(FakeModel(RESNET18, b"other bytes"),
+                          "imagenet") == IMAGENET
+        assert store.exists(IMAGENET)
+        assert path.read_bytes() == b"other bytes"
+        state = store.client.get(IMAGENET)
+        assert (state.uri, state.sha256, state.size_bytes) == (
+            path.as_uri(), _sha256(b"other bytes"), len(b"other bytes"))
+        model = FakeModel(RESNET18)
+        store.load(model, IMAGENET)
+        assert model.state == b"other bytes"
+        # Now registered: never replaced.
+        with pytest.raises(mozuma_states.StateAlreadyExistsError) as caught:
+            store.save(FakeModel(RESNET18, b"third"), "imagenet")
+        assert caught.value.reason == "STATE_ALREADY_EXISTS"
+        assert path.read_bytes() == b"other bytes"
+    assert _state_files(folder) == [path.name]
+
+
+def test_a_failed_save_is_retried_with_the_same_bytes(server, tmp_path):
+    folder = tmp_path / "states"
+    _save_in_an_outage(server, folder, FakeModel(RESNET18, b"weights"),
+                       "imagenet")
+    with GrpcStateStore(server.address, folder, timeout=RPC_TIMEOUT) as store:
+        assert store.save(FakeModel(RESNET18, b"weights"),
+                          "imagenet") == IMAGENET
+        registration = store.client.get(IMAGENET)
+        assert registration.revision == 1
+        assert registration.sha256 == _sha256(b"weights")
+        assert store.save(FakeModel(RESNET18, b"weights"),
+                          "imagenet") == IMAGENET  # and again: a no-op
+        assert store.client.get(IMAGENET).revision == 1
+    assert _state_files(folder) == ["pytorch.resnet18.cls1000.imagenet.pt"]
+
+
+def test_a_save_to_an_unreachable_server_leaves_nothing(tmp_path):
+    folder = tmp_path / "states"
+    with GrpcStateStore("127.0.0.1:1", folder, timeout=5) as store:
+        with pytest.raises(mozuma_states.UnavailableError):
+            store.save(FakeModel(RESNET18, b"x"), "imagenet")
+    assert _state_files(folder) == []
+
+
+def test_a_registered_file_is_put_back_never_overwritten(store, client):
+    key = store.save(FakeModel(RESNET18, b"registered"), "imagenet")
+    path = pathlib.Path(store.get_filename(key))
+    path.unlink()  # lost by hand: the same bytes put it back
+    assert store.save(FakeModel(RESNET18, b"registered"), "imagenet") == key
+    assert path.read_bytes() == b"registered"
+    path.write_bytes(b"changed by hand")
+    with pytest.raises(mozuma_states.StateAlreadyExistsError) as caught:
+        store.save(FakeModel(RESNET18, b"registered"), "imagenet")
+    assert caught.value.reason == "STATE_FILE_EXISTS"
+    assert caught.value.metadata["path"] == str(path)
+    assert path.read_bytes() == b"changed by hand"
+    assert client.get(key).revision == 1
+
+
+@pytest.mark.parametrize("same_bytes", [False, True])
+def test_concurrent_saves_of_one_key(server, tmp_path, same_bytes):
+    """Threads, each with its own store (its own lock file descriptor, as
+    separate processes would have), save one key at once: one wins, and
+    the file always holds the registered bytes."""
+    folder = tmp_path / "states"
+    count = 6
+    barrier = threading.Barrier(count)
+    outcomes = [None] * count
+
+    def save(index):
+        data = b"same" if same_bytes else b"bytes of saver %d" % index
+        with GrpcStateStore(server.address, folder,
+                            timeout=RPC_TIMEOUT) as store:
+            barrier.wait(timeout=WATCH_TIMEOUT)
+            try:
+                store.save(FakeModel(RESNET18, data), "imagenet")
+                outcomes[index] = ("saved", data)
+            except mozuma_states.StateAlreadyExistsError as error:
+                outcomes[index] = (error.reason, data)
+
+    threads = [threading.Thread(target=save, args=(index,))
+               for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WATCH_TIMEOUT)
+    assert not any(thread.is_alive() for thread in threads)
+    saved = [data for outcome, data in outcomes if outcome == "saved"]
+    refused = [outcome for outcome, _ in outcomes if outcome != "saved"]
+    if same_bytes:
+        assert len(saved) == count and not refused
+    else:
+        assert len(saved) == 1, outcomes
+        assert refused == ["STATE_ALREADY_EXISTS"] * (count - 1), outcomes
+    path = folder / "pytorch.resnet18.cls1000.imagenet.pt"
+    with Client.connect(server.address, timeout=RPC_TIMEOUT) as client:
+        state = client.get(IMAGENET)
+    assert path.read_bytes() == saved[0]
+    assert state.sha256 == _sha256(saved[0]) and state.revision == 1
+    assert _state_files(folder) == [path.name]
 
 
 def test_load_over_http_and_unsupported_schemes(store, client, tmp_path):
@@ -576,6 +792,7 @@ def test_watch_errors_end_the_iteration(client):
 def _run_python(code, pythonpath, extra_env=None):
     env = dict(os.environ)
     env.pop("STATES_PYTHON_GEN", None)
+    env.pop("MOZUMA_STATES_WITHOUT_MOZUMA", None)
     env["PYTHONPATH"] = os.pathsep.join(pythonpath)
     env.update(extra_env or {})
     result = subprocess.run(
@@ -612,73 +829,26 @@ def test_import_puts_no_mozuma_or_google_rpc_on_the_path():
     assert output.strip() == "ok"
 
 
-_FAKE_MOZUMA = {
-    "mozuma/__init__.py": "",
-    "mozuma/states.py": """
-        import dataclasses
-        import re
-        from typing import Tuple
-
-        VALID_NAMES = re.compile(r"^[\\w\\-\\d]+$")
-
-
-        @dataclasses.dataclass(frozen=True)
-        class StateType:
-            backend: str
-            architecture: str
-            extra: Tuple[str, ...] = dataclasses.field(default_factory=tuple)
-
-            def is_compatible_with(self, other):
-                return (self.backend == other.backend
-                        and self.architecture == other.architecture)
-
-
-        @dataclasses.dataclass(frozen=True)
-        class StateKey:
-            state_type: StateType
-            training_id: str
-        """,
-    "mozuma/stores/__init__.py": "",
-    "mozuma/stores/abstract.py": """
-        import abc
-
-
-        class AbstractStateStore(abc.ABC):
-            @abc.abstractmethod
-            def save(self, model, training_id):
-                pass
-
-            @abc.abstractmethod
-            def load(self, model, state_key):
-                pass
-
-            @abc.abstractmethod
-            def get_state_keys(self, state_type):
-                pass
-
-            def exists(self, state_key):
-                return state_key in self.get_state_keys(state_key.state_type)
-        """,
-}
+# A stand-in for MoZuMa (its README.md says what it reproduces).
+FAKE_MOZUMA = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "fake_mozuma")
 
 
 def test_with_mozuma_installed(server, tmp_path):
-    """A fake minimal MoZuMa on sys.path: the store is one of its stores and
-    answers with its types."""
-    fake = tmp_path / "fake_mozuma"
-    for name, text in _FAKE_MOZUMA.items():
-        path = fake / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+    """The stand-in MoZuMa on sys.path: the store is one of its stores,
+    follows its base class and answers with its types and exceptions."""
     output = _run_python("""
-        import os
+        import os, typing, warnings
         from mozuma.states import StateKey, StateType
         from mozuma.stores.abstract import AbstractStateStore
+        from mozuma.stores.github import GitHUBReleaseStore
+        from mozuma.stores.local import LocalStateStore
         import mozuma_states
 
         assert mozuma_states.MOZUMA_AVAILABLE
         assert mozuma_states.StateKey is StateKey
         assert mozuma_states.StateType is StateType
+        assert mozuma_states.AbstractStateStore is AbstractStateStore
 
 
         class Model:
@@ -694,8 +864,11 @@ def test_with_mozuma_installed(server, tmp_path):
                 self.state = state
 
 
-        store = mozuma_states.GrpcStateStore(os.environ["TARGET"],
-                                             os.environ["FOLDER"])
+        # Generic as MoZuMa's stores are.
+        assert typing.get_args(mozuma_states.GrpcStateStore[Model]) == (Model,)
+        assert typing.get_args(LocalStateStore[Model]) == (Model,)
+        store = mozuma_states.GrpcStateStore[Model](os.environ["TARGET"],
+                                                    os.environ["FOLDER"])
         assert isinstance(store, AbstractStateStore)
         key = store.save(Model(b"weights"), "imagenet")
         assert type(key) is StateKey, type(key)
@@ -711,36 +884,197 @@ def test_with_mozuma_installed(server, tmp_path):
         model = Model()
         store.load(model, key)
         assert model.state == b"weights"
-        store.close()
+        # The folder is LocalStateStore's layout: it reads the same file.
+        local = LocalStateStore(os.environ["FOLDER"])
+        other = Model()
+        local.load(other, key)
+        assert other.state == b"weights"
+
+        # MoZuMa's base class runs: its warning, and a change to it.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:  # warns, then is missing
+                store.load(Model(), StateKey(StateType("pytorch", "resnet50"),
+                                             "x"))
+            except ValueError as error:
+                assert isinstance(error, mozuma_states.StateNotFoundError)
+            else:
+                raise AssertionError("no StateNotFoundError")
+        assert [str(w.message).split(":")[0] for w in caught] == [
+            "loading a state of another state type"], caught
+        calls = []
+        base_save, base_load = AbstractStateStore.save, AbstractStateStore.load
+
+        def save(self, model, training_id):
+            calls.append("save")
+            return base_save(self, model, training_id)
+
+        def load(self, model, state_key):
+            calls.append("load")
+            base_load(self, model, state_key)
+
+        AbstractStateStore.save, AbstractStateStore.load = save, load
+        store.save(Model(b"more"), "places365")
+        store.load(Model(), key)
+        assert calls == ["save", "load"], calls
         print("ok")
-        """, [str(fake), PACKAGE_ROOT],
+        """, [FAKE_MOZUMA, PACKAGE_ROOT],
         {"TARGET": server.address, "FOLDER": str(tmp_path / "states")})
     assert output.strip() == "ok"
 
 
+def test_code_written_for_mozuma_stores(server, tmp_path):
+    """The same `except ValueError` / `except FileNotFoundError` and the same
+    warning as with MoZuMa's GitHub and local stores."""
+    output = _run_python("""
+        import os, warnings
+        from mozuma.states import StateKey, StateType
+        from mozuma.stores.github import GitHUBReleaseStore
+        from mozuma.stores.local import LocalStateStore
+        import mozuma_states
+
+
+        class Model:
+            def __init__(self, state_type, state=b""):
+                self.state_type = state_type
+                self.state = state
+
+            def get_state(self):
+                return self.state
+
+            def set_state(self, state):
+                self.state = state
+
+
+        resnet18 = StateType("pytorch", "resnet18")
+        missing = StateKey(resnet18, "missing")
+        folder = os.environ["FOLDER"]
+        os.makedirs(folder)
+        stores = [GitHUBReleaseStore("mozuma", "mozuma"),
+                  LocalStateStore(folder),
+                  mozuma_states.GrpcStateStore(os.environ["TARGET"], folder)]
+        caught = {}
+        for store in stores:
+            name = type(store).__name__
+            for error_type in (ValueError, FileNotFoundError):
+                try:
+                    store.load(Model(resnet18), missing)
+                except error_type:
+                    caught.setdefault(name, []).append(error_type.__name__)
+                except Exception:  # pylint: disable=broad-except
+                    pass
+            key = store.save(Model(resnet18, name.encode()), "run-" + name)
+            with warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                model = Model(StateType("pytorch", "resnet50"))
+                store.load(model, key)
+            assert model.state == name.encode(), (name, model.state)
+            assert [str(w.message) for w in warned] == [
+                "loading a state of another state type: " + repr(
+                    model.state_type) + " is not compatible with "
+                + repr(resnet18)], (name, warned)
+            assert [w.category for w in warned] == [RuntimeWarning]
+        assert caught == {"GitHUBReleaseStore": ["ValueError"],
+                          "LocalStateStore": ["FileNotFoundError"],
+                          "GrpcStateStore": ["ValueError",
+                                             "FileNotFoundError"]}, caught
+        print("ok")
+        """, [FAKE_MOZUMA, PACKAGE_ROOT],
+        {"TARGET": server.address, "FOLDER": str(tmp_path / "states")})
+    assert output.strip() == "ok"
+
+
+def test_mozuma_states_without_mozuma_stores():
+    """MoZuMa's states import but its stores do not (here: `requests` is
+    missing, which mozuma.stores imports): an ImportError that names the
+    cause and the way out, never a silent base class that is not MoZuMa's."""
+    code = """
+        import os, sys
+        sys.modules["requests"] = None  # as if it were not installed
+        import mozuma.states
+        try:
+            import mozuma_states
+        except ImportError as error:
+            print("ImportError:", error)
+        else:
+            print("imported", mozuma_states.MOZUMA_AVAILABLE,
+                  mozuma_states.StateKey is mozuma.states.StateKey,
+                  mozuma_states.AbstractStateStore.__module__,
+                  mozuma_states._mozuma.UNAVAILABLE_REASON)
+        """
+    output = _run_python(code, [FAKE_MOZUMA, PACKAGE_ROOT])
+    assert output.startswith("ImportError: mozuma_states: MoZuMa's "
+                             "mozuma.states imports, but "
+                             "mozuma.stores.abstract does not"), output
+    assert "requests" in output
+    assert "MOZUMA_STATES_WITHOUT_MOZUMA=1" in output
+    # The way out: the package without MoZuMa, consistently.
+    output = _run_python(code, [FAKE_MOZUMA, PACKAGE_ROOT],
+                         {"MOZUMA_STATES_WITHOUT_MOZUMA": "1"})
+    assert output.split() == ["imported", "False", "False",
+                              "mozuma_states.base", "MOZUMA_STATES_WITHOUT_MOZUMA",
+                              "is", "set"], output
+
+
+def _cmake_install(build_dir, prefix, destdir=None):
+    env = dict(os.environ)
+    env.pop("DESTDIR", None)
+    if destdir is not None:
+        env["DESTDIR"] = str(destdir)
+    subprocess.run(
+        ["cmake", "--install", build_dir, "--prefix", str(prefix),
+         "--component", "python"],
+        check=True, capture_output=True, timeout=SUBPROCESS_TIMEOUT, env=env)
+
+
+def _installed_files(site):
+    return sorted(str(path.relative_to(site))
+                  for path in site.rglob("*") if path.is_file())
+
+
 def test_cmake_install_layout(tmp_path):
-    """`cmake --install --component python` gives Debian's layout, and the
-    installed package imports."""
+    """`cmake --install --component python` puts the package where Debian's
+    python3 looks for the prefix, and the installed package imports."""
     build_dir = os.environ.get("MOZUMA_STATES_BUILD_DIR",
                                os.path.join(_REPO_ROOT, "build"))
     if not os.path.isfile(os.path.join(build_dir, "cmake_install.cmake")):
         pytest.skip("no CMake build tree at %r (set MOZUMA_STATES_BUILD_DIR)"
                     % build_dir)
+    version = "python%d.%d" % sys.version_info[:2]
+
+    # Any other prefix: the layout of a venv there (lib/python3.X/site-packages).
     prefix = tmp_path / "prefix"
-    subprocess.run(
-        ["cmake", "--install", build_dir, "--prefix", str(prefix),
-         "--component", "python"],
-        check=True, capture_output=True, timeout=SUBPROCESS_TIMEOUT)
-    site = prefix / "lib" / "python3" / "dist-packages"
-    installed = sorted(str(path.relative_to(site))
-                       for path in site.rglob("*") if path.is_file())
+    _cmake_install(build_dir, prefix)
+    site = prefix / "lib" / version / "site-packages"
+    installed = _installed_files(site)
     assert "mozuma_states/__init__.py" in installed
+    assert "mozuma_states/_version.py" in installed
+    assert "mozuma_states/base.py" in installed
     assert "mozuma_states/_proto/mozuma/states/v1/state_service_pb2_grpc.py" in installed
     assert "mozuma_states/_proto/google/rpc/error_details_pb2.py" in installed
     assert not [path for path in installed if "__pycache__" in path
                 or not path.startswith("mozuma_states/")]
+    assert _installed_files(prefix) == ["lib/%s/site-packages/%s" % (
+        version, path) for path in installed]
     output = _run_python("""
         import mozuma_states
         print(mozuma_states.__file__)
         """, [str(site)])
     assert output.strip() == str(site / "mozuma_states" / "__init__.py")
+
+    # /usr and /usr/local (the default prefix), staged with DESTDIR: the
+    # folders Debian's python3 has on sys.path.
+    debian_path = subprocess.run(
+        ["/usr/bin/python3", "-c", "import sys; print('\\n'.join(sys.path))"],
+        check=True, capture_output=True, text=True,
+        timeout=SUBPROCESS_TIMEOUT).stdout.split("\n")
+    for prefix, folder in (("/usr", "/usr/lib/python3/dist-packages"),
+                           ("/usr/local/",
+                            "/usr/local/lib/%s/dist-packages" % version)):
+        stage = tmp_path / ("stage" + prefix.rstrip("/").replace("/", "-"))
+        _cmake_install(build_dir, prefix, destdir=stage)
+        assert folder in debian_path, (folder, debian_path)
+        site = stage / folder.lstrip("/")
+        assert _installed_files(site) == installed, prefix
+        assert _installed_files(stage) == [
+            os.path.join(folder.lstrip("/"), path) for path in installed]

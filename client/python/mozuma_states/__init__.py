@@ -1,7 +1,8 @@
 """mozuma_states: the Python client of `mozuma.states.v1.StateService`.
 
 * `GrpcStateStore(target, folder)`: a MoZuMa state store (`get_state_keys`,
-  `exists`, `save`, `load`) indexed by the registry, weights in files.
+  `exists`, `save`, `load`) indexed by the registry, weights in files; a
+  subclass of MoZuMa's `AbstractStateStore` when MoZuMa is importable.
 * `Client` (`connect(target)`): the registry: `register`, `get`, `exists`,
   `batch_get`, `list` (every page), `delete`, `watch` (resuming).
 * `StateType`, `StateKey`: MoZuMa's identities (MoZuMa's own classes when
@@ -16,6 +17,8 @@ shadows MoZuMa's own top-level package.
 """
 
 from mozuma_states._mozuma import MOZUMA_AVAILABLE
+from mozuma_states._version import __version__
+from mozuma_states.base import AbstractStateStore, ModelWithState
 from mozuma_states.client import CHANNEL_OPTIONS, DEFAULT_TIMEOUT, Client
 from mozuma_states.client import connect
 from mozuma_states.conversions import (format_state_key, format_state_type,
@@ -37,17 +40,16 @@ from mozuma_states.states import VALID_NAMES, StateKey, StateType
 from mozuma_states.store import GrpcStateStore
 from mozuma_states.watch import Watch, WatchEvent
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "CHANNEL_OPTIONS", "Client", "DEFAULT_TIMEOUT", "DeadlineExceededError",
-    "ERROR_DOMAIN", "GrpcStateStore", "InvalidArgumentError",
-    "InvalidPageTokenError", "MOZUMA_AVAILABLE", "Registration",
-    "RevisionMismatchError", "State", "StateAlreadyExistsError",
-    "StateIntegrityError", "StateKey", "StateNotFoundError", "StateType",
-    "StatesError", "UnavailableError", "VALID_NAMES", "Watch", "WatchEvent",
-    "WatchRestartError", "connect", "error_from_rpc", "format_state_key",
-    "format_state_type", "parse_state_key", "parse_state_type",
+    "AbstractStateStore", "CHANNEL_OPTIONS", "Client", "connect",
+    "DeadlineExceededError", "DEFAULT_TIMEOUT", "ERROR_DOMAIN",
+    "error_from_rpc", "format_state_key", "format_state_type",
+    "GrpcStateStore", "InvalidArgumentError", "InvalidPageTokenError",
+    "ModelWithState", "MOZUMA_AVAILABLE", "parse_state_key",
+    "parse_state_type", "Registration", "RevisionMismatchError", "State",
     "state_key_from_proto", "state_key_to_proto", "state_type_from_proto",
-    "state_type_to_proto", "to_state_key", "to_state_type",
+    "state_type_to_proto", "StateAlreadyExistsError", "StateIntegrityError",
+    "StateKey", "StateNotFoundError", "StatesError", "StateType",
+    "to_state_key", "to_state_type", "UnavailableError", "VALID_NAMES",
+    "Watch", "WatchEvent", "WatchRestartError",
 ]

@@ -30,9 +30,14 @@ SHA-256 or size.
 Some classes also derive from a built-in exception, so that code written for
 MoZuMa's stores keeps working: `InvalidArgumentError` and
 `StateAlreadyExistsError` are `ValueError`s (MoZuMa raises ValueError for a
-bad name or an existing file), `StateNotFoundError` is a `LookupError`,
-`DeadlineExceededError` a `TimeoutError`.
+bad name or an existing file), `DeadlineExceededError` a `TimeoutError`.
+`StateNotFoundError` is a `LookupError`, a `ValueError` and a
+`FileNotFoundError` (errno ENOENT), because a missing key is a ValueError in
+MoZuMa's GitHub store (its default `Store()`) and in its list stores, and a
+FileNotFoundError (from `open`) in its `LocalStateStore`.
 """
+
+import errno
 
 import grpc
 
@@ -114,9 +119,21 @@ class InvalidPageTokenError(InvalidArgumentError):
     store or for another filter. List again from the first page."""
 
 
-class StateNotFoundError(StatesError, LookupError):
+class StateNotFoundError(StatesError, LookupError, ValueError,
+                         FileNotFoundError):
     """`STATE_NOT_FOUND`: no state is registered under the key. `metadata`
-    holds its `name`."""
+    holds its `name`.
+
+    Also a `ValueError` and a `FileNotFoundError` (with `errno` ENOENT and
+    `strerror` the message), the exceptions MoZuMa's own stores raise for a
+    missing key, so that `except ValueError` or `except FileNotFoundError`
+    written for them catches it too.
+    """
+
+    def __init__(self, message, **kwargs):
+        super().__init__(message, **kwargs)
+        self.errno = errno.ENOENT
+        self.strerror = str(message)
 
 
 class StateAlreadyExistsError(StatesError, ValueError):

@@ -1,0 +1,3 @@
+from mozuma.models.types import ModelWithState
+
+__all__ = ["ModelWithState"]
