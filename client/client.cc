@@ -1,10 +1,83 @@
 #include "client/client.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/grpc_status.h"
 
 namespace mozuma::states {
+
+absl::StatusOr<std::string> ChannelTarget(absl::string_view address) {
+  if (address.empty()) {
+    return absl::InvalidArgumentError(
+        "the server address is empty: give HOST:PORT, such as "
+        "127.0.0.1:50051");
+  }
+  const std::size_t scheme_end = address.find("://");
+  // gRPC's own syntax (host:port, dns:///..., unix:/..., ipv4:...) is
+  // gRPC's to read; only the URL schemes people paste from HTTP tools are
+  // translated.
+  if (scheme_end == absl::string_view::npos) return std::string(address);
+  const std::string scheme =
+      absl::AsciiStrToLower(address.substr(0, scheme_end));
+  absl::string_view authority = address.substr(scheme_end + 3);
+  if (scheme == "https" || scheme == "grpcs") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", address, "\" asks for TLS, which statesd does not serve (yet): "
+        "it serves plaintext, so write http://",
+        authority.substr(0, authority.find('/')), " instead"));
+  }
+  if (scheme != "http" && scheme != "grpc") return std::string(address);
+
+  const auto invalid = [address](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "server address \"", address, "\" ", why,
+        ": write http://HOST:PORT, such as http://127.0.0.1:50051"));
+  };
+  if (absl::EndsWith(authority, "/")) authority.remove_suffix(1);
+  if (authority.find_first_of("/?#") != absl::string_view::npos) {
+    return invalid("has a path (a method URL?); the address is only the "
+                   "scheme, host and port");
+  }
+  if (authority.find('@') != absl::string_view::npos) {
+    return invalid("has user information, which gRPC does not send");
+  }
+  absl::string_view host;
+  absl::string_view port;
+  if (absl::StartsWith(authority, "[")) {
+    const std::size_t close = authority.find(']');
+    if (close == absl::string_view::npos) {
+      return invalid("has an IPv6 address without its closing ']'");
+    }
+    host = authority.substr(0, close + 1);
+    absl::string_view after = authority.substr(close + 1);
+    if (!absl::ConsumePrefix(&after, ":")) {
+      if (!after.empty()) return invalid("has text after its IPv6 address");
+    }
+    port = after;
+  } else {
+    const std::size_t colon = authority.rfind(':');
+    host = authority.substr(0, colon);
+    if (colon != absl::string_view::npos) port = authority.substr(colon + 1);
+    if (host.find(':') != absl::string_view::npos) {
+      return invalid("has an IPv6 address without brackets ([::1])");
+    }
+  }
+  if (host.empty() || host == "[]") return invalid("has no host");
+  // The URL default (80) is never statesd's port: ask rather than guess.
+  if (port.empty()) return invalid("has no port");
+  int number = 0;
+  if (port.size() > 5 ||
+      port.find_first_not_of("0123456789") != absl::string_view::npos ||
+      !absl::SimpleAtoi(port, &number) || number < 1 || number > 65535) {
+    return invalid("has a port that is not a number from 1 to 65535");
+  }
+  return absl::StrCat(host, ":", number);
+}
 
 std::unique_ptr<Client> Client::Connect(const std::string& target,
                                         ClientOptions options) {
@@ -18,8 +91,10 @@ std::unique_ptr<Client> Client::Connect(const std::string& target,
                    static_cast<int>(absl::ToInt64Milliseconds(
                        options.keepalive_time)));
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+  const absl::StatusOr<std::string> channel_target = ChannelTarget(target);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), arguments);
+      channel_target.ok() ? *channel_target : target,
+      grpc::InsecureChannelCredentials(), arguments);
   return std::make_unique<Client>(v1::StateService::NewStub(channel), options);
 }
 

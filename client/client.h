@@ -54,15 +54,35 @@ struct ClientOptions {
   absl::Duration keepalive_time = absl::Seconds(30);
 };
 
+// Returns the gRPC channel target for the server address `address`, as
+// people write it:
+//
+//   http://HOST:PORT, grpc://HOST:PORT   plaintext, the URL form of `buf curl`
+//                                        (a trailing `/` is allowed); HOST
+//                                        may be a name, an IPv4 address or a
+//                                        bracketed IPv6 one ([::1])
+//   HOST:PORT, dns:///HOST:PORT,         gRPC's own target syntax, returned
+//   unix:/path, ipv4:..., ipv6:...       as it is
+//
+// Returns INVALID_ARGUMENT, with a message that says what to write instead,
+// for an empty address, `https://` or `grpcs://` (statesd serves plaintext
+// only), and an http:// or grpc:// URL without a port, with a bad port, with
+// user information, or with a path, query or fragment (a method URL pasted
+// from `buf curl`). Needs no network.
+absl::StatusOr<std::string> ChannelTarget(absl::string_view address);
+
 // A connection to one StateService. Thread-safe: share one Client between
 // threads; calls run concurrently over one HTTP/2 channel. Each unary call
 // blocks the calling thread until the answer or the deadline; List() makes
 // one call per page. Watch() returns at once and streams on its own thread.
 class Client {
  public:
-  // Returns a client for `target` (`host:port`, `dns:///name:port`,
-  // `unix:/path`), over plaintext. The connection is made on the first call,
-  // which fails with UNAVAILABLE when the server cannot be reached.
+  // Returns a client for `target` (`host:port`, `http://host:port`,
+  // `dns:///name:port`, `unix:/path`: see ChannelTarget()), over plaintext.
+  // The connection is made on the first call, which fails with UNAVAILABLE
+  // when the server cannot be reached. An address that ChannelTarget()
+  // refuses is handed to gRPC as it is, so its calls fail with UNAVAILABLE
+  // too; call ChannelTarget() first to report a bad address clearly.
   static std::unique_ptr<Client> Connect(const std::string& target,
                                          ClientOptions options = {});
 

@@ -13,12 +13,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/errors.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/rpc/grpc_status.h"
 
 namespace mozuma::states {
 namespace {
 
+using ::testing::HasSubstr;
 using v1::StateService;
 
 // One scripted WatchStates stream: its messages, then its status.
@@ -260,6 +262,52 @@ TEST(ClientTest, UnreachableServerIsUnavailableWithinTheDeadline) {
   absl::StatusOr<v1::StateKey> key = client->ParseStateKey("a.b.c");
   EXPECT_EQ(key.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_LT(absl::Now() - start, absl::Seconds(6));
+}
+
+TEST(ChannelTargetTest, TakesHttpUrlsAndLeavesGrpcTargetsAlone) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"http://127.0.0.1:50051", "127.0.0.1:50051"},
+      {"http://127.0.0.1:50051/", "127.0.0.1:50051"},
+      {"HTTP://localhost:8080", "localhost:8080"},
+      {"grpc://states.internal:443", "states.internal:443"},
+      {"http://[::1]:50051", "[::1]:50051"},
+      {"127.0.0.1:50051", "127.0.0.1:50051"},
+      {"dns:///states.internal:50051", "dns:///states.internal:50051"},
+      {"unix:/run/statesd.sock", "unix:/run/statesd.sock"},
+      {"unix:///run/statesd.sock", "unix:///run/statesd.sock"},
+      {"ipv4:127.0.0.1:1,127.0.0.1:2", "ipv4:127.0.0.1:1,127.0.0.1:2"},
+  };
+  for (const auto& [address, target] : cases) {
+    absl::StatusOr<std::string> got = ChannelTarget(address);
+    ASSERT_TRUE(got.ok()) << address << ": " << got.status();
+    EXPECT_EQ(*got, target) << address;
+  }
+}
+
+TEST(ChannelTargetTest, RefusesWhatCannotWorkAndSaysWhatToWrite) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"https://127.0.0.1:50051", "write http://127.0.0.1:50051 instead"},
+      {"grpcs://h:1/x", "write http://h:1 instead"},
+      {"http://127.0.0.1", "has no port"},
+      {"http://127.0.0.1:", "has no port"},
+      {"http://:50051", "has no host"},
+      {"http://h:0", "from 1 to 65535"},
+      {"http://h:65536", "from 1 to 65535"},
+      {"http://h:5o051", "from 1 to 65535"},
+      {"http://h:50051/mozuma.states.v1.StateService/GetState", "has a path"},
+      {"http://h:50051?x=1", "has a path"},
+      {"http://me@h:50051", "user information"},
+      {"http://::1:50051", "without brackets"},
+      {"http://[::1", "closing ']'"},
+      {"", "is empty"},
+  };
+  for (const auto& [address, message] : cases) {
+    absl::StatusOr<std::string> got = ChannelTarget(address);
+    EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument)
+        << address;
+    EXPECT_THAT(std::string(got.status().message()), HasSubstr(message))
+        << address;
+  }
 }
 
 TEST(ClientTest, ExistsIsFalseOnlyForNotFound) {
@@ -685,6 +733,40 @@ class HoldingService : public StateService::Service {
     return grpc::Status::CANCELLED;
   }
 };
+
+// Answers ParseStateKey with the name it was sent as training id.
+class EchoService : public StateService::Service {
+ public:
+  grpc::Status ParseStateKey(grpc::ServerContext*,
+                             const v1::ParseStateKeyRequest* request,
+                             v1::ParseStateKeyResponse* response) override {
+    response->mutable_state_key()->set_training_id(request->name());
+    return grpc::Status::OK;
+  }
+};
+
+TEST(ClientTest, ConnectTakesTheHttpUrlOfAServer) {
+  EchoService service;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  for (const std::string& address :
+       {"http://127.0.0.1:" + std::to_string(port) + "/",
+        "grpc://127.0.0.1:" + std::to_string(port),
+        "dns:///127.0.0.1:" + std::to_string(port)}) {
+    ClientOptions options;
+    options.timeout = absl::Seconds(5);
+    absl::StatusOr<v1::StateKey> key =
+        Client::Connect(address, options)->ParseStateKey("x");
+    ASSERT_TRUE(key.ok()) << address << ": " << key.status();
+    EXPECT_EQ(key->training_id(), "x");
+  }
+  server->Shutdown(std::chrono::system_clock::now());
+}
 
 TEST(StateWatcherTest, StopCancelsTheCallInFlight) {
   HoldingService service;
