@@ -17,6 +17,8 @@ packages=(
   golang-github-gogo-googleapis-dev
   # tests
   libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf python3-pytest
+  # `pip install --no-build-isolation client/python` in a venv (offline)
+  python3-venv python3-pip python3-setuptools python3-wheel
 )
 
 missing=()

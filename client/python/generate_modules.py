@@ -137,8 +137,12 @@ def generate_proto_modules(package_dir, proto_dir=None, googleapis_dir=None,
              *RPC_PROTOS],
         ]
         for command in commands:
-            result = subprocess.run(command, capture_output=True, text=True,
-                                    check=False)
+            try:
+                result = subprocess.run(command, capture_output=True,
+                                        text=True, check=False)
+            except OSError as error:
+                raise SystemExit(f"generate_modules: cannot run {command[0]}: "
+                                 f"{error}") from None
             if result.returncode != 0:
                 raise SystemExit(
                     f"generate_modules: {' '.join(command)} failed "

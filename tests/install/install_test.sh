@@ -135,6 +135,20 @@ for file in \
     share/mozuma-states/proto/README.md; do
   [[ -e $prefix/$file ]] || fail "not installed: $file"
 done
+# The Python package: for a prefix other than /usr and /usr/local, the
+# layout of a venv there, lib/python3.X/site-packages (python3 -P: no
+# current folder on sys.path).
+python_version=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+python_dir=$prefix/lib/python$python_version/site-packages
+for file in mozuma_states/__init__.py mozuma_states/_version.py \
+    mozuma_states/_proto/mozuma/states/v1/state_service_pb2_grpc.py; do
+  [[ -e $python_dir/$file ]] || fail "not installed: ${python_dir#"$prefix"/}/$file"
+done
+installed_python=$(cd "$work" && PYTHONPATH=$python_dir /usr/bin/python3 -P -c \
+  'import mozuma_states; print(mozuma_states.__file__)') ||
+  fail "the installed mozuma_states does not import"
+[[ $installed_python == "$python_dir/mozuma_states/__init__.py" ]] ||
+  fail "mozuma_states imported from $installed_python"
 # Nothing installed may point back into the trees it came from.
 if grep -rlF -e "$build_dir" -e "$source_dir" \
     "$prefix/lib/cmake" "$prefix/lib/pkgconfig" "$prefix/include"; then
@@ -243,6 +257,14 @@ register pytorch.resnet50.cls1000.run9 "$work/states/other.pt" \
   >"$work/pc_program.log" 2>&1 || fail "pc_program failed"
 expect "$work/pc_program.log" \
   "^pc_program: pytorch.resnet18.cls1000.run1 sha256 $(sha256_of "$work/states/run1.pt")\$"
+# The installed Python package reads the same registry.
+(cd "$work" && PYTHONPATH=$python_dir timeout 60 /usr/bin/python3 -P -c '
+import sys
+from mozuma_states import Client
+with Client.connect(sys.argv[1]) as client:
+    print("python:", client.get("pytorch.resnet18.cls1000.run1").sha256)
+' "$address") >"$work/python.log" 2>&1 || fail "the installed Python package failed"
+expect "$work/python.log" "^python: $(sha256_of "$work/states/run1.pt")\$"
 
 # ---------------------------------------------------------------------------
 step "example: load the newest, hot-swap, reject a bad digest"
