@@ -10,6 +10,7 @@ Run by hand: /usr/bin/python3 -m pytest -q tests/python/test_grpc_state_store.py
 """
 
 import errno
+import fcntl
 import hashlib
 import http.server
 import os
@@ -34,6 +35,7 @@ if PACKAGE_ROOT not in sys.path:
 import mozuma_states  # noqa: E402
 from mozuma_states import (Client, GrpcStateStore, StateKey,  # noqa: E402
                            StateType, WatchEvent)
+import mozuma_states.store  # noqa: E402
 from mozuma_states.store import LOCK_FILE_NAME  # noqa: E402
 
 import grpc  # noqa: E402
@@ -593,6 +595,39 @@ def test_a_registered_file_is_put_back_never_overwritten(store, client):
     assert caught.value.metadata["path"] == str(path)
     assert path.read_bytes() == b"changed by hand"
     assert client.get(key).revision == 1
+
+
+def test_a_save_waits_for_the_folder_lock_a_bounded_time(store, client):
+    os.makedirs(store.folder, exist_ok=True)
+    lock_path = os.path.join(store.folder, LOCK_FILE_NAME)
+    with open(lock_path, "a+b") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another save, stuck
+        store.lock_timeout = 0.3
+        with pytest.raises(TimeoutError, match="lock_timeout"):
+            store.save(FakeModel(RESNET18, b"x"), "imagenet")
+    assert _state_files(store.folder) == []  # the temporary file is gone
+    assert not client.exists(IMAGENET)
+    assert store.save(FakeModel(RESNET18, b"x"), "imagenet") == IMAGENET
+
+
+def test_without_flock_an_existing_file_is_never_replaced(store, client,
+                                                          monkeypatch):
+    def no_locks(*args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(mozuma_states.store.fcntl, "flock", no_locks)
+    path = pathlib.Path(store.get_filename(IMAGENET))
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"leftover")
+    with pytest.raises(mozuma_states.StateAlreadyExistsError) as caught:
+        store.save(FakeModel(RESNET18, b"new"), "imagenet")
+    assert caught.value.reason == "STATE_FILE_EXISTS"
+    assert "no flock()" in str(caught.value)
+    assert path.read_bytes() == b"leftover"
+    path.unlink()  # as the message says
+    assert store.save(FakeModel(RESNET18, b"new"), "imagenet") == IMAGENET
+    assert path.read_bytes() == b"new"
+    assert client.get(IMAGENET).sha256 == _sha256(b"new")
 
 
 @pytest.mark.parametrize("same_bytes", [False, True])

@@ -51,5 +51,5 @@ __all__ = [
     "state_type_to_proto", "StateAlreadyExistsError", "StateIntegrityError",
     "StateKey", "StateNotFoundError", "StatesError", "StateType",
     "to_state_key", "to_state_type", "UnavailableError", "VALID_NAMES",
-    "Watch", "WatchEvent", "WatchRestartError",
+    "Watch", "WatchEvent", "WatchRestartError", "__version__",
 ]

@@ -128,17 +128,18 @@ def _sync_folder(folder) -> None:
         os.close(descriptor)
 
 
-def _create_from(temporary, path, data) -> bool:
+def _create_from(temporary, path, data, why=None) -> bool:
     """Puts the bytes of `temporary` at `path` when nothing is there, never
     replacing a file. Returns True when it did, False when `path` already
-    held `data`; raises STATE_FILE_EXISTS when it holds other bytes."""
+    held `data`; raises STATE_FILE_EXISTS (message `why`) when it holds
+    other bytes."""
     try:
         os.link(temporary, path)
         return True
     except FileExistsError:
         if _same_content(path, data):
             return False
-        raise _file_exists_error(path) from None
+        raise _file_exists_error(path, why) from None
     except OSError as error:
         if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV,
                                errno.EMLINK, errno.ENOSYS):
@@ -399,7 +400,13 @@ class GrpcStateStore(*_store_bases()):
             os.replace(temporary, path)
             placed = True
         else:
-            placed = _create_from(temporary, path, data)
+            placed = _create_from(
+                temporary, path, data,
+                f"File {path} exists with other bytes and "
+                f"{conversions.format_state_key(state_key)} is not "
+                f"registered: it is likely the leftover of a failed save, but "
+                f"this file system has no flock() to replace it safely; "
+                f"delete it by hand if no other save of this key is running")
         if placed:
             _sync_folder(self.folder)
         try:
