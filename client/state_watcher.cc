@@ -1,10 +1,12 @@
 #include "client/state_watcher.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <utility>
 
 #include "client/grpc_status.h"
+#include "core/errors.h"
 
 namespace mozuma::states {
 namespace {
@@ -19,6 +21,16 @@ bool IsResumable(absl::StatusCode code) {
   return code == absl::StatusCode::kUnavailable ||
          code == absl::StatusCode::kResourceExhausted ||
          code == absl::StatusCode::kCancelled;
+}
+
+// Whether a stream that ended with `error` reached the server: gRPC reports
+// a failure to connect as UNAVAILABLE (and a call cut short as CANCELLED)
+// without details, while statesd attaches a google.rpc.ErrorInfo to every
+// error it sends.
+bool IsServerAnswer(const absl::Status& error) {
+  if (GetErrorInfo(error).has_value()) return true;
+  return error.code() != absl::StatusCode::kUnavailable &&
+         error.code() != absl::StatusCode::kCancelled;
 }
 
 }  // namespace
@@ -76,6 +88,16 @@ std::int64_t StateWatcher::last_revision() const {
   return last_revision_;
 }
 
+bool StateWatcher::answered() const {
+  absl::MutexLock lock(&mutex_);
+  return answered_;
+}
+
+int StateWatcher::failed_attempts() const {
+  absl::MutexLock lock(&mutex_);
+  return failed_attempts_;
+}
+
 absl::Duration StateWatcher::Backoff(int attempt) {
   absl::Duration delay =
       std::max(options_.initial_backoff, absl::ZeroDuration());
@@ -105,6 +127,9 @@ void StateWatcher::Run() {
   // Whether the streams started from revision 0 since the last snapshot
   // restart delivered anything: if so, a new snapshot repeats it.
   bool snapshot_delivered = false;
+  // The recovery under way, reported by on_resume at the first message of
+  // the next stream that delivers one.
+  std::optional<WatchResume> resume;
   for (;;) {
     v1::WatchStatesRequest request = request_;
     {
@@ -126,16 +151,23 @@ void StateWatcher::Run() {
     v1::WatchStatesResponse response;
     while (reader->Read(&response)) {
       failures = 0;
-      if (response.revision() > 0) {
+      {
         absl::MutexLock lock(&mutex_);
-        last_revision_ = response.revision();
+        if (response.revision() > 0) last_revision_ = response.revision();
+        answered_ = true;
+        failed_attempts_ = 0;
       }
       if (from_snapshot) snapshot_delivered = true;
+      if (resume.has_value()) {
+        if (callbacks_.on_resume) callbacks_.on_resume(*resume);
+        resume.reset();
+      }
       if (callbacks_.on_message) callbacks_.on_message(response);
       response.Clear();
     }
     const grpc::Status finished = reader->Finish();
     reader.reset();
+    const absl::Status error = FromGrpcStatus(finished);
     bool stopping;
     std::int64_t last_revision;
     {
@@ -143,12 +175,12 @@ void StateWatcher::Run() {
       context_ = nullptr;
       stopping = stopping_;
       last_revision = last_revision_;
+      if (!stopping && !error.ok() && IsServerAnswer(error)) answered_ = true;
     }
     if (stopping) {
       final_status = absl::CancelledError("the watch was stopped");
       break;
     }
-    const absl::Status error = FromGrpcStatus(finished);
     if (error.ok()) {
       final_status = absl::InternalError(
           "the server ended the watch without an error, which it never "
@@ -167,6 +199,19 @@ void StateWatcher::Run() {
         last_revision > 0 ? last_revision : request_.start_revision();
     retry.restarts_snapshot = retry.start_revision == 0 && snapshot_delivered;
     if (retry.restarts_snapshot) snapshot_delivered = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      retry.answered = answered_;
+      failed_attempts_ = retry.attempt;
+    }
+    if (!resume.has_value()) {
+      resume.emplace();
+      resume->answered_before = retry.answered;
+    }
+    resume->start_revision = retry.start_revision;
+    resume->failed_attempts = retry.attempt;
+    resume->error = retry.error;
+    resume->restarts_snapshot |= retry.restarts_snapshot;
     if (callbacks_.on_retry) callbacks_.on_retry(retry);
     if (SleepUnlessStopped(retry.delay)) {
       final_status = absl::CancelledError("the watch was stopped");

@@ -10,6 +10,11 @@
 // revision received, so that no change is skipped or delivered twice. Any
 // other error ends the watch.
 //
+// The watcher also tells whether the server ever answered (answered(),
+// WatchRetry::answered), so that a caller can give up on an address where
+// nothing listens instead of retrying forever, and when a broken watch has
+// resumed (WatchCallbacks::on_resume).
+//
 // Example:
 //
 //   v1::WatchStatesRequest request;  // every state, snapshot first
@@ -19,6 +24,9 @@
 //   };
 //   callbacks.on_retry = [](const WatchRetry& retry) {
 //     if (retry.restarts_snapshot) { ... forget the partial snapshot ... }
+//   };
+//   callbacks.on_resume = [](const WatchResume& resume) {
+//     ... "resumed from rev " << resume.start_revision ...
 //   };
 //   std::unique_ptr<StateWatcher> watcher =
 //       client->Watch(request, std::move(callbacks));
@@ -78,6 +86,30 @@ struct WatchRetry {
   // once per repetition: false while nothing of the new snapshot has
   // arrived yet.
   bool restarts_snapshot = false;
+  // Whether the server answered any stream of this watcher before this
+  // failure (see StateWatcher::answered()). False on every retry of a
+  // watcher whose address has never answered: nothing listens there, the
+  // host is down, or the address is wrong.
+  bool answered = false;
+};
+
+// A broken watch that is going again: the stream opened after one or more
+// WatchRetry has delivered its first message.
+struct WatchResume {
+  // The `start_revision` of the stream that resumed (as
+  // WatchRetry::start_revision).
+  std::int64_t start_revision = 0;
+  // How many streams failed in a row before this one.
+  int failed_attempts = 0;
+  // The error that broke the last of them.
+  absl::Status error;
+  // True when the stream repeats the snapshot (WatchRetry::
+  // restarts_snapshot): its first message belongs to the new snapshot.
+  bool restarts_snapshot = false;
+  // Whether the server had answered this watcher before the failures: false
+  // when this is the first answer of a server that was not up when the
+  // watch started.
+  bool answered_before = false;
 };
 
 // What a StateWatcher calls, always on its own thread, one call at a time,
@@ -90,6 +122,13 @@ struct WatchCallbacks {
   // A resumable error broke the stream; the watcher reopens it after
   // `retry.delay` unless it is stopped first.
   std::function<void(const WatchRetry&)> on_retry;
+  // The first stream opened after `on_retry` that the server answers with a
+  // message: called once per recovery, just before that message's
+  // `on_message`. A resumed stream from a nonzero revision whose filter
+  // matches no change yet sends nothing, so the call comes with the first
+  // matching change (gRPC gives the client no earlier sign that the stream
+  // was accepted).
+  std::function<void(const WatchResume&)> on_resume;
   // The watch ended: called exactly once, last, with the status that ended
   // it (see StateWatcher::status()).
   std::function<void(const absl::Status&)> on_done;
@@ -138,6 +177,22 @@ class StateWatcher {
   // resume; 0 before any.
   std::int64_t last_revision() const;
 
+  // True once the server has answered any stream of this watcher: a
+  // message arrived, or a stream ended with an error the server sent (one
+  // with a google.rpc.ErrorInfo, or any code but UNAVAILABLE and
+  // CANCELLED, which gRPC also reports when it cannot connect). False while
+  // only such connection failures have happened, and also while the first
+  // stream is open but has delivered nothing (a watch from a nonzero
+  // `start_revision` with no change since): use it together with
+  // WatchRetry::answered or failed_attempts() to tell "never answered" from
+  // "quiet".
+  bool answered() const;
+
+  // How many streams have failed in a row with a resumable error since the
+  // last message (WatchRetry::attempt of the last retry); 0 while the
+  // stream in flight has not failed or after a message.
+  int failed_attempts() const;
+
  private:
   // The thread's body: streams, delivers, backs off, until the end.
   void Run();
@@ -155,6 +210,8 @@ class StateWatcher {
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mutex_);
   std::int64_t last_revision_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool answered_ ABSL_GUARDED_BY(mutex_) = false;
+  int failed_attempts_ ABSL_GUARDED_BY(mutex_) = 0;
   // The context of the call in flight, for Stop() to cancel; null between
   // calls.
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mutex_) = nullptr;

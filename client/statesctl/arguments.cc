@@ -3,35 +3,94 @@
 #include <limits>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "client/statesctl/flags.h"
 #include "core/names.h"
 #include "core/state_names.h"
 
 namespace mozuma::states::statesctl {
-namespace {
+
+std::string NormalizeNameArgument(absl::string_view text) {
+  return absl::StrReplaceAll(text, {{"/", "."}});
+}
 
 // The server's limits on name length and extras are flags of its own
 // (--max_name_bytes, --max_extras); checking them here could refuse what
 // the server accepts. The characters are the same everywhere, and the
 // local check explains a bad one best.
-NameRules LocalRules() {
+NameRules LocalNameRules() {
   NameRules rules;
   rules.max_name_bytes = std::numeric_limits<std::size_t>::max();
   rules.max_extras = std::numeric_limits<std::size_t>::max();
   return rules;
 }
 
-}  // namespace
-
 absl::StatusOr<v1::StateKey> ParseNameArgument(absl::string_view name) {
-  return ParseStateKeyName(name, LocalRules(), "name");
+  return ParseStateKeyName(NormalizeNameArgument(name), LocalNameRules(),
+                           "name");
 }
 
 absl::StatusOr<v1::StateType> ParseStateTypeArgument(absl::string_view text) {
-  // A name holds no `/` any more than a `.`, so either separates parts.
-  return ParseStateTypeName(absl::StrReplaceAll(text, {{"/", "."}}),
-                            LocalRules(), "state_type");
+  return ParseStateTypeName(NormalizeNameArgument(text), LocalNameRules(),
+                            "state_type");
+}
+
+const std::vector<std::string>& FileExtensions() {
+  static const std::vector<std::string>* const extensions =
+      new std::vector<std::string>{"pt",   "pth", "ckpt", "bin",
+                                   "safetensors", "onnx", "h5",  "pkl",
+                                   "gz",   "gzip", "zip"};
+  return *extensions;
+}
+
+namespace {
+
+bool IsFileExtension(absl::string_view part) {
+  const std::string lower = absl::AsciiStrToLower(part);
+  for (const std::string& extension : FileExtensions()) {
+    if (lower == extension) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<FileNameProblem> CheckFileName(absl::string_view name) {
+  if (absl::GetFlag(FLAGS_allow_file_extension)) return std::nullopt;
+  const std::string dotted = NormalizeNameArgument(name);
+  std::vector<absl::string_view> parts = absl::StrSplit(dotted, '.');
+  if (parts.size() < 2 || !IsFileExtension(parts.back())) return std::nullopt;
+  FileNameProblem problem;
+  problem.extension = std::string(parts.back());
+  // `.pt.gz` and the like: strip every trailing extension, as long as a
+  // key (three parts) remains.
+  while (parts.size() > 3 && IsFileExtension(parts.back())) parts.pop_back();
+  if (parts.size() >= 3 && !IsFileExtension(parts.back())) {
+    problem.suggestion = absl::StrJoin(parts, ".");
+  }
+  const std::string printable = PrintableValue(name);
+  problem.message = absl::StrCat(
+      printable, " looks like a file name: its training id would be \"",
+      PrintableValue(problem.extension), "\", a weights-file extension");
+  if (!problem.suggestion.empty()) {
+    absl::StrAppend(&problem.message, "; did you mean ",
+                    PrintableValue(problem.suggestion), "?");
+  } else {
+    absl::StrAppend(&problem.message,
+                    "; a state key is backend.architecture[.extra...]"
+                    ".training_id, without the file's extension.");
+  }
+  absl::StrAppend(
+      &problem.message,
+      " To register the state files of a folder, run 'statesctl import "
+      "DIR'. If \"",
+      PrintableValue(problem.extension),
+      "\" really is the training id, pass --allow_file_extension.");
+  return problem;
 }
 
 absl::StatusOr<Filter> FilterFromArguments(

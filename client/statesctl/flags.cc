@@ -37,3 +37,11 @@ ABSL_FLAG(std::string, uri_prefix, "",
           "import: register each file's URI as this prefix followed by its "
           "percent-encoded file name, instead of file:// and its absolute "
           "path.");
+ABSL_FLAG(bool, allow_file_extension, false,
+          "register, get, delete, parse, validate: take a NAME whose training "
+          "id is a file extension (pt, pth, ckpt, bin, safetensors, onnx, h5, "
+          "pkl, gz, gzip, zip) as it is, instead of refusing it as a pasted "
+          "file name.");
+ABSL_FLAG(bool, wait, false,
+          "watch: when the server does not answer, keep trying until it "
+          "comes up instead of giving up after --timeout.");

@@ -25,5 +25,7 @@ ABSL_DECLARE_FLAG(bool, overwrite);
 ABSL_DECLARE_FLAG(std::string, sha256);
 ABSL_DECLARE_FLAG(std::int64_t, size_bytes);
 ABSL_DECLARE_FLAG(std::string, uri_prefix);
+ABSL_DECLARE_FLAG(bool, allow_file_extension);
+ABSL_DECLARE_FLAG(bool, wait);
 
 #endif  // MOZUMA_STATES_CLIENT_STATESCTL_FLAGS_H_

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -21,6 +22,8 @@
 #include "client/statesctl/output.h"
 #include "core/errors.h"
 #include "core/names.h"
+#include "core/state_names.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace mozuma::states::statesctl {
 namespace {
@@ -68,35 +71,189 @@ class HashingProgress {
   int last_percent_ = -1;
 };
 
-struct Summary {
-  int created = 0;
-  int unchanged = 0;
-  int replaced = 0;
-  int failed = 0;
-  int skipped = 0;
+// Counts the outcomes and prints each, as text or, with --json, as one
+// JSON object per line on stdout (then one for the summary).
+class Report {
+ public:
+  explicit Report(bool json) : json_(json) {}
 
-  std::string ToString() const {
-    std::string text =
-        absl::StrCat("imported ", created + unchanged + replaced + failed, ": ",
-                     created, " created, ", unchanged, " unchanged, ", replaced,
-                     " replaced, ", failed, " failed");
-    if (skipped > 0) absl::StrAppend(&text, " (", skipped, " skipped)");
-    return text;
+  void Skipped(const std::string& file_name, absl::string_view why) {
+    ++skipped_;
+    if (json_) {
+      PrintJson(file_name, "skipped", {{"reason", JsonString(why)}});
+    } else {
+      std::cerr << "statesctl: skipped " << PrintableValue(file_name) << ": "
+                << why << std::endl;
+    }
   }
+
+  void Failed(const std::string& file_name, absl::string_view why) {
+    ++failed_;
+    if (json_) {
+      PrintJson(file_name, "failed", {{"error", JsonString(why)}});
+    } else {
+      std::cerr << "statesctl: failed " << PrintableValue(file_name) << ": "
+                << why << std::endl;
+    }
+  }
+
+  // A registered file: `outcome` is "created", "unchanged", "moved" or
+  // "replaced"; `was` the URI a moved state had before.
+  void Registered(const std::string& file_name, absl::string_view outcome,
+                  const v1::State& state, const std::string& was = "") {
+    if (outcome == "created") ++created_;
+    if (outcome == "unchanged") ++unchanged_;
+    if (outcome == "moved") ++moved_;
+    if (outcome == "replaced") ++replaced_;
+    if (json_) {
+      std::vector<std::pair<std::string, std::string>> fields = {
+          {"state", Json(state)}};
+      if (outcome == "moved") fields.emplace_back("was", JsonString(was));
+      PrintJson(file_name, outcome, fields);
+      return;
+    }
+    std::cout << outcome << " "
+              << PrintableValue(state.name().empty()
+                                    ? FormatStateKey(state.state_key())
+                                    : state.name())
+              << " rev " << state.revision();
+    if (outcome == "moved") std::cout << " (was " << was << ")";
+    std::cout << std::endl;
+  }
+
+  // Prints the summary line (or object).
+  void PrintSummary() const {
+    const int imported = created_ + unchanged_ + moved_ + replaced_ + failed_;
+    if (json_) {
+      std::string object = "{}";
+      const std::pair<const char*, int> counts[] = {
+          {"skipped", skipped_},     {"failed", failed_},
+          {"replaced", replaced_},   {"moved", moved_},
+          {"unchanged", unchanged_}, {"created", created_},
+          {"imported", imported}};
+      for (const auto& [name, count] : counts) {
+        google::protobuf::Value value;
+        value.set_number_value(count);
+        object = WithFieldFirst(name, Json(value), object);
+      }
+      std::cout << WithFieldFirst("summary", object, "{}") << std::endl;
+      return;
+    }
+    std::string text = absl::StrCat(
+        "imported ", imported, ": ", created_, " created, ", unchanged_,
+        " unchanged, ", moved_, " moved, ", replaced_, " replaced, ", failed_,
+        " failed");
+    if (skipped_ > 0) absl::StrAppend(&text, " (", skipped_, " skipped)");
+    std::cout << text << std::endl;
+  }
+
+  bool any_failed() const { return failed_ > 0; }
+
+ private:
+  // {"file": ..., "outcome": ..., then `fields` (each value JSON already)}.
+  void PrintJson(
+      const std::string& file_name, absl::string_view outcome,
+      const std::vector<std::pair<std::string, std::string>>& fields) const {
+    std::string object = "{}";
+    for (auto field = fields.rbegin(); field != fields.rend(); ++field) {
+      object = WithFieldFirst(field->first, field->second, object);
+    }
+    object = WithFieldFirst("outcome", JsonString(outcome), object);
+    std::cout << WithFieldFirst("file", JsonString(file_name), object)
+              << std::endl;
+  }
+
+  const bool json_;
+  int created_ = 0;
+  int unchanged_ = 0;
+  int moved_ = 0;
+  int replaced_ = 0;
+  int failed_ = 0;
+  int skipped_ = 0;
 };
 
-void Skip(const std::string& file_name, absl::string_view why,
-          Summary& summary) {
-  std::cerr << "statesctl: skipped " << PrintableValue(file_name) << ": " << why
-            << std::endl;
-  ++summary.skipped;
-}
+// Registers `state` (import's record of one file: key, URI, digest, size)
+// and reports the outcome. A key registered with other content is looked
+// up: when it holds the same bytes (SHA-256 and size) the store was moved
+// or copied, and the record gets the new URI, keeping its labels, or stays
+// as it is when only its labels differ (import sets none); with other
+// bytes it is replaced under --overwrite and fails without. Returns false
+// when the server does not answer, which ends the import.
+bool RegisterFile(const Client& client, const std::string& file_name,
+                  v1::State state, bool overwrite, Report& report) {
+  auto no_answer = [&](const absl::Status& status) {
+    const absl::StatusCode code = status.code();
+    if (code != absl::StatusCode::kUnavailable &&
+        code != absl::StatusCode::kDeadlineExceeded) {
+      return false;
+    }
+    // Every other file would fail the same way, after hashing.
+    report.Failed(file_name, DescribeStatus(status));
+    std::cerr << "statesctl: stopping: the server does not answer"
+              << std::endl;
+    return true;
+  };
 
-void Fail(const std::string& file_name, absl::string_view why,
-          Summary& summary) {
-  std::cerr << "statesctl: failed " << PrintableValue(file_name) << ": " << why
-            << std::endl;
-  ++summary.failed;
+  absl::StatusOr<v1::RegisterStateResponse> response =
+      client.Register(state, /*allow_overwrite=*/false);
+  if (response.ok()) {
+    report.Registered(file_name, response->created() ? "created" : "unchanged",
+                      response->state());
+    return true;
+  }
+  if (no_answer(response.status())) return false;
+  if (response.status().code() != absl::StatusCode::kAlreadyExists) {
+    report.Failed(file_name, DescribeStatus(response.status()));
+    return true;
+  }
+
+  absl::StatusOr<v1::State> registered = client.Get(state.state_key());
+  if (!registered.ok()) {
+    if (no_answer(registered.status())) return false;
+    // Deleted in between, or another error: say what happened.
+    report.Failed(file_name, DescribeStatus(registered.status()));
+    return true;
+  }
+  const bool same_bytes = registered->sha256() == state.sha256() &&
+                          registered->has_size_bytes() &&
+                          registered->size_bytes() == state.size_bytes();
+  if (same_bytes && registered->uri() == state.uri()) {
+    report.Registered(file_name, "unchanged", *registered);
+    return true;
+  }
+  if (same_bytes) {
+    // Only the URI differs. RegisterState has no compare-and-set: a write
+    // by someone else between the GetState above and this call is
+    // replaced (see the import help).
+    *state.mutable_labels() = registered->labels();
+    absl::StatusOr<v1::RegisterStateResponse> moved =
+        client.Register(state, /*allow_overwrite=*/true);
+    if (!moved.ok()) {
+      if (no_answer(moved.status())) return false;
+      report.Failed(file_name, DescribeStatus(moved.status()));
+      return true;
+    }
+    report.Registered(file_name, "moved", moved->state(), registered->uri());
+    return true;
+  }
+  if (!overwrite) {
+    report.Failed(file_name,
+                  absl::StrCat("registered with different content (rev ",
+                               registered->revision(),
+                               "); pass --overwrite to replace it"));
+    return true;
+  }
+  absl::StatusOr<v1::RegisterStateResponse> replaced =
+      client.Register(state, /*allow_overwrite=*/true);
+  if (!replaced.ok()) {
+    if (no_answer(replaced.status())) return false;
+    report.Failed(file_name, DescribeStatus(replaced.status()));
+    return true;
+  }
+  report.Registered(file_name,
+                    replaced->changed() ? "replaced" : "unchanged",
+                    replaced->state());
+  return true;
 }
 
 // The files of `root` in name order (bytewise), or the error that kept the
@@ -111,7 +268,7 @@ absl::StatusOr<std::vector<std::filesystem::directory_entry>> ListFolder(
     entries.push_back(*it);
   }
   if (error) {
-    return absl::UnavailableError(
+    return absl::FailedPreconditionError(
         absl::StrCat("cannot read ", root.string(), ": ", error.message()));
   }
   std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
@@ -128,29 +285,28 @@ int RunImport(const Client& client, const Invocation& invocation) {
   const std::filesystem::path root =
       std::filesystem::absolute(dir, error).lexically_normal();
   if (error || !std::filesystem::is_directory(root, error)) {
-    std::cerr << "statesctl: " << PrintableValue(dir) << " is not a folder"
-              << (error ? ": " + error.message() : std::string()) << std::endl;
-    return kNo;
+    return ReportError(
+        absl::NotFoundError(absl::StrCat(
+            PrintableValue(dir), " is not a folder",
+            error ? ": " + error.message() : std::string())),
+        invocation.json);
   }
   absl::StatusOr<std::vector<std::filesystem::directory_entry>> entries =
       ListFolder(root);
-  if (!entries.ok()) {
-    std::cerr << "statesctl: " << entries.status().message() << std::endl;
-    return kNo;
-  }
+  if (!entries.ok()) return ReportError(entries.status(), invocation.json);
 
   const bool overwrite = absl::GetFlag(FLAGS_overwrite);
   const std::string uri_prefix = absl::GetFlag(FLAGS_uri_prefix);
   const bool terminal = isatty(STDERR_FILENO) == 1;
-  Summary summary;
+  Report report(invocation.json);
   for (const std::filesystem::directory_entry& entry : *entries) {
     const std::string file_name = entry.path().filename().string();
     if (!absl::EndsWith(file_name, kStateFileSuffix)) {
-      Skip(file_name, "not a .pt state file", summary);
+      report.Skipped(file_name, "not a .pt state file");
       continue;
     }
     if (!entry.is_regular_file(error)) {
-      Skip(file_name, "not a regular file", summary);
+      report.Skipped(file_name, "not a regular file");
       continue;
     }
     const std::string name =
@@ -166,9 +322,8 @@ int RunImport(const Client& client, const Invocation& invocation) {
       } else {
         problems.emplace_back(key.status().message());
       }
-      Fail(file_name,
-           absl::StrCat("not a state name: ", absl::StrJoin(problems, "; ")),
-           summary);
+      report.Failed(file_name, absl::StrCat("not a state name: ",
+                                            absl::StrJoin(problems, "; ")));
       continue;
     }
 
@@ -185,7 +340,7 @@ int RunImport(const Client& client, const Invocation& invocation) {
         });
     progress.reset();
     if (!digest.ok()) {
-      Fail(file_name, digest.status().message(), summary);
+      report.Failed(file_name, digest.status().message());
       continue;
     }
 
@@ -196,52 +351,14 @@ int RunImport(const Client& client, const Invocation& invocation) {
                       : absl::StrCat(uri_prefix, PercentEncodePath(file_name)));
     state.set_sha256(digest->sha256);
     state.set_size_bytes(digest->size_bytes);
-    absl::StatusOr<v1::RegisterStateResponse> response =
-        client.Register(state, overwrite);
-    if (!response.ok()) {
-      const absl::StatusCode code = response.status().code();
-      if (code == absl::StatusCode::kUnavailable ||
-          code == absl::StatusCode::kDeadlineExceeded) {
-        // Every other file would fail the same way, after hashing.
-        Fail(file_name, DescribeStatus(response.status()), summary);
-        std::cerr << "statesctl: stopping: the server does not answer"
-                  << std::endl;
-        std::cout << summary.ToString() << std::endl;
-        return kNoAnswer;
-      }
-      if (code == absl::StatusCode::kAlreadyExists) {
-        std::string revision;
-        if (std::optional<google::rpc::ErrorInfo> info =
-                GetErrorInfo(response.status());
-            info.has_value() && info->metadata().contains("revision")) {
-          revision =
-              absl::StrCat(" (rev ", info->metadata().at("revision"), ")");
-        }
-        Fail(file_name,
-             absl::StrCat("registered with different content", revision,
-                          "; pass --overwrite to replace it"),
-             summary);
-      } else {
-        Fail(file_name, DescribeStatus(response.status()), summary);
-      }
-      continue;
+    if (!RegisterFile(client, file_name, std::move(state), overwrite,
+                      report)) {
+      report.PrintSummary();
+      return kNoAnswer;
     }
-    const char* outcome;
-    if (response->created()) {
-      outcome = "created";
-      ++summary.created;
-    } else if (response->changed()) {
-      outcome = "replaced";
-      ++summary.replaced;
-    } else {
-      outcome = "unchanged";
-      ++summary.unchanged;
-    }
-    std::cout << outcome << " " << PrintableValue(name) << " rev "
-              << response->state().revision() << std::endl;
   }
-  std::cout << summary.ToString() << std::endl;
-  return summary.failed > 0 ? kNo : kYes;
+  report.PrintSummary();
+  return report.any_failed() ? kNo : kYes;
 }
 
 }  // namespace mozuma::states::statesctl

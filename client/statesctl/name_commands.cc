@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "google/protobuf/struct.pb.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/statesctl/arguments.h"
 #include "client/statesctl/commands.h"
 #include "client/statesctl/flags.h"
 #include "client/statesctl/output.h"
@@ -20,26 +22,27 @@ namespace mozuma::states::statesctl {
 namespace {
 
 // The answer for an argument that could not even be split into fields:
-// the violations of `status` (from the core's splitter) as a result.
-v1::ValidationResult ResultFromSplitError(const absl::Status& status) {
+// every problem the local check finds (the part count, and each part's
+// bad characters), each with its own reason.
+v1::ValidationResult ResultFromLocalCheck(
+    std::vector<v1::Violation> violations) {
   v1::ValidationResult result;
-  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
-  const std::optional<google::rpc::BadRequest> bad = GetBadRequest(status);
-  if (!bad.has_value()) return result;
-  for (const auto& field_violation : bad->field_violations()) {
-    v1::Violation& violation = *result.add_violations();
-    violation.set_field(field_violation.field());
-    violation.set_description(field_violation.description());
-    v1::ViolationReason reason = v1::VIOLATION_REASON_UNSPECIFIED;
-    if (info.has_value() &&
-        info->metadata().contains(field_violation.field())) {
-      v1::ViolationReason_Parse(
-          "VIOLATION_REASON_" + info->metadata().at(field_violation.field()),
-          &reason);
-    }
-    violation.set_reason(reason);
+  for (v1::Violation& violation : violations) {
+    *result.add_violations() = std::move(violation);
   }
   return result;
+}
+
+// `object` with `"warnings": [...]` inserted first when `warnings` is not
+// empty.
+std::string WithWarnings(const std::vector<std::string>& warnings,
+                         std::string object) {
+  if (warnings.empty()) return object;
+  google::protobuf::ListValue list;
+  for (const std::string& warning : warnings) {
+    list.add_values()->set_string_value(warning);
+  }
+  return WithFieldFirst("warnings", Json(list), object);
 }
 
 }  // namespace
@@ -55,20 +58,25 @@ int RunValidate(const Client& client, const Invocation& invocation) {
   v1::ValidateStateTypesRequest types;
   v1::ValidateStateKeysRequest keys;
   for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string name = NormalizeNameArgument(names[i]);
     absl::Status split;
     if (as_type) {
-      absl::StatusOr<v1::StateType> type = SplitStateTypeName(names[i]);
+      absl::StatusOr<v1::StateType> type = SplitStateTypeName(name);
       split = type.status();
       if (type.ok()) *types.add_state_types() = *std::move(type);
     } else {
-      absl::StatusOr<v1::StateKey> key = SplitStateKeyName(names[i]);
+      absl::StatusOr<v1::StateKey> key = SplitStateKeyName(name);
       split = key.status();
       if (key.ok()) *keys.add_state_keys() = *std::move(key);
     }
     if (split.ok()) {
       sent.push_back(i);
     } else {
-      results[i] = ResultFromSplitError(split);
+      // The server answers only for what splits into fields; the local
+      // check reports the rest in full.
+      results[i] = ResultFromLocalCheck(
+          as_type ? CheckStateTypeName(name, LocalNameRules())
+                  : CheckStateKeyName(name, LocalNameRules()));
     }
   }
   if (!sent.empty()) {
@@ -100,9 +108,18 @@ int RunValidate(const Client& client, const Invocation& invocation) {
   std::vector<std::string> items;
   for (std::size_t i = 0; i < names.size(); ++i) {
     all_valid &= results[i].valid();
+    // Valid by the name rules, yet most likely a pasted file name: a
+    // warning, which leaves the answer (and the exit code) as it is.
+    std::vector<std::string> warnings;
+    if (!as_type && results[i].valid()) {
+      if (std::optional<FileNameProblem> problem = CheckFileName(names[i])) {
+        warnings.push_back(problem->message);
+      }
+    }
     if (json) {
-      items.push_back(
-          WithFieldFirst("input", JsonString(names[i]), Json(results[i])));
+      items.push_back(WithFieldFirst(
+          "input", JsonString(names[i]),
+          WithWarnings(warnings, Json(results[i]))));
       continue;
     }
     std::cout << PrintableValue(names[i]) << ": "
@@ -111,6 +128,9 @@ int RunValidate(const Client& client, const Invocation& invocation) {
       std::cout << "  " << violation.field() << " ("
                 << ShortReasonName(violation.reason())
                 << "): " << violation.description() << std::endl;
+    }
+    for (const std::string& warning : warnings) {
+      std::cout << "  warning: " << warning << std::endl;
     }
   }
   if (json) {
@@ -125,12 +145,13 @@ int RunCompat(const Client& client, const Invocation& invocation) {
   const bool json = invocation.json;
   v1::CheckCompatibilityRequest request;
   absl::StatusOr<v1::StateType> model =
-      SplitStateTypeName(args[0], "state_type");
+      SplitStateTypeName(NormalizeNameArgument(args[0]), "state_type");
   if (!model.ok()) return ReportError(model.status(), json);
   *request.mutable_state_type() = *std::move(model);
   for (std::size_t i = 1; i < args.size(); ++i) {
     absl::StatusOr<v1::StateType> candidate =
-        SplitStateTypeName(args[i], absl::StrCat("candidates[", i - 1, "]"));
+        SplitStateTypeName(NormalizeNameArgument(args[i]),
+                           absl::StrCat("candidates[", i - 1, "]"));
     if (!candidate.ok()) return ReportError(candidate.status(), json);
     *request.add_candidates() = *std::move(candidate);
   }
@@ -172,8 +193,15 @@ int RunCompat(const Client& client, const Invocation& invocation) {
 int RunParse(const Client& client, const Invocation& invocation) {
   const std::string& name = invocation.args[0];
   const bool json = invocation.json;
+  // The server parses; a NAME that looks like a pasted file name is
+  // refused first, as by the commands that write or look up a key.
+  if (ParseNameArgument(name).ok()) {
+    if (std::optional<FileNameProblem> problem = CheckFileName(name)) {
+      return UsageError(problem->message);
+    }
+  }
   v1::ParseStateKeyRequest request;
-  request.set_name(name);
+  request.set_name(NormalizeNameArgument(name));
   absl::StatusOr<v1::ParseStateKeyResponse> response =
       client.ParseStateKey(request);
   if (!response.ok()) return ReportError(response.status(), json);

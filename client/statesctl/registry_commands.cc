@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -83,11 +84,27 @@ std::vector<std::string> TableRow(const v1::State& state) {
           ShortDigest(state.sha256()), state.uri()};
 }
 
+// The key of the NAME argument of a command that writes or looks up a
+// key, or the exit code when there is none: kNo (the error printed) for a
+// NAME that breaks the name rules, kUsage for one that looks like a pasted
+// file name (CheckFileName()).
+std::variant<v1::StateKey, int> KeyArgument(const std::string& name,
+                                            bool json) {
+  absl::StatusOr<v1::StateKey> key = ParseNameArgument(name);
+  if (!key.ok()) return ReportError(key.status(), json);
+  if (std::optional<FileNameProblem> problem = CheckFileName(name)) {
+    return UsageError(problem->message);
+  }
+  return *std::move(key);
+}
+
 }  // namespace
 
 int RunRegister(const Client& client, const Invocation& invocation) {
-  absl::StatusOr<v1::StateKey> key = ParseNameArgument(invocation.args[0]);
-  if (!key.ok()) return ReportError(key.status(), invocation.json);
+  std::variant<v1::StateKey, int> key_or_code =
+      KeyArgument(invocation.args[0], invocation.json);
+  if (const int* code = std::get_if<int>(&key_or_code)) return *code;
+  const v1::StateKey* const key = &std::get<v1::StateKey>(key_or_code);
   v1::State state;
   *state.mutable_state_key() = *key;
   state.set_uri(invocation.args[1]);
@@ -135,8 +152,10 @@ int RunRegister(const Client& client, const Invocation& invocation) {
 }
 
 int RunGet(const Client& client, const Invocation& invocation) {
-  absl::StatusOr<v1::StateKey> key = ParseNameArgument(invocation.args[0]);
-  if (!key.ok()) return ReportError(key.status(), invocation.json);
+  std::variant<v1::StateKey, int> key_or_code =
+      KeyArgument(invocation.args[0], invocation.json);
+  if (const int* code = std::get_if<int>(&key_or_code)) return *code;
+  const v1::StateKey* const key = &std::get<v1::StateKey>(key_or_code);
   absl::StatusOr<v1::State> state = client.Get(*key);
   if (!state.ok()) return ReportError(state.status(), invocation.json);
   if (invocation.json) {
@@ -191,8 +210,10 @@ int RunList(const Client& client, const Invocation& invocation) {
 }
 
 int RunDelete(const Client& client, const Invocation& invocation) {
-  absl::StatusOr<v1::StateKey> key = ParseNameArgument(invocation.args[0]);
-  if (!key.ok()) return ReportError(key.status(), invocation.json);
+  std::variant<v1::StateKey, int> key_or_code =
+      KeyArgument(invocation.args[0], invocation.json);
+  if (const int* code = std::get_if<int>(&key_or_code)) return *code;
+  const v1::StateKey* const key = &std::get<v1::StateKey>(key_or_code);
   absl::StatusOr<v1::DeleteStateResponse> response =
       client.Delete(*key, absl::GetFlag(FLAGS_expected_revision));
   if (!response.ok()) return ReportError(response.status(), invocation.json);

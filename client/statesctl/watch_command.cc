@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/state_watcher.h"
 #include "client/statesctl/arguments.h"
@@ -20,6 +21,7 @@
 #include "core/errors.h"
 #include "core/names.h"
 #include "core/state_names.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace mozuma::states::statesctl {
 namespace {
@@ -39,6 +41,36 @@ std::string EventLine(const v1::StateEvent& event) {
       " rev ", event.revision(), " ", state.uri());
 }
 
+// The last error that kept the watch from the server, for the message that
+// gives up. Written by the watcher's thread, read by the main one.
+class LastError {
+ public:
+  void Set(const absl::Status& status) {
+    absl::MutexLock lock(&mutex_);
+    status_ = status;
+  }
+  absl::Status Get() const {
+    absl::MutexLock lock(&mutex_);
+    return status_;
+  }
+
+ private:
+  mutable absl::Mutex mutex_;
+  absl::Status status_ ABSL_GUARDED_BY(mutex_);
+};
+
+// The error printed when the server never answered: UNAVAILABLE, so that
+// the exit code is kNoAnswer, with what to do next.
+absl::Status NoAnswerError(absl::string_view address, absl::string_view what,
+                           const absl::Status& last_error) {
+  return absl::UnavailableError(absl::StrCat(
+      "no answer from statesd at ", address, " ", what,
+      "; pass --wait to keep trying until it comes up",
+      last_error.ok()
+          ? ""
+          : absl::StrCat(" (last error: ", DescribeStatus(last_error), ")")));
+}
+
 }  // namespace
 
 int RunWatch(const Client& client, const Invocation& invocation) {
@@ -52,8 +84,13 @@ int RunWatch(const Client& client, const Invocation& invocation) {
   request.set_start_revision(absl::GetFlag(FLAGS_start_revision));
 
   const bool json = invocation.json;
+  const std::string address = absl::GetFlag(FLAGS_server);
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const bool wait = absl::GetFlag(FLAGS_wait);
+  LastError last_error;
   // Touched by the watcher's thread only.
   int snapshot_states = 0;
+  bool said_waiting = false;
   WatchCallbacks callbacks;
   callbacks.on_message = [json,
                           &snapshot_states](const v1::WatchStatesResponse& r) {
@@ -73,7 +110,21 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     // Whoever reads the pipe sees each change as it happens.
     std::cout.flush();
   };
-  callbacks.on_retry = [json, &snapshot_states](const WatchRetry& retry) {
+  callbacks.on_retry = [json, wait, &address, &snapshot_states, &said_waiting,
+                        &last_error](const WatchRetry& retry) {
+    last_error.Set(retry.error);
+    if (!retry.answered) {
+      // Nothing to resume yet: the server has not come up. Without --wait
+      // the main thread gives up after --timeout; with it, say once that
+      // the watch waits.
+      if (wait && !said_waiting) {
+        said_waiting = true;
+        std::cerr << "statesctl: waiting for statesd at " << address
+                  << " to come up (" << DescribeStatus(retry.error)
+                  << "); Ctrl-C to stop" << std::endl;
+      }
+      return;
+    }
     std::cerr << "statesctl: watch interrupted: " << DescribeStatus(retry.error)
               << "; reconnecting in "
               << absl::FormatDuration(
@@ -90,6 +141,32 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     }
   };
 
+  callbacks.on_resume = [json, &address,
+                         &said_waiting](const WatchResume& resume) {
+    if (!resume.answered_before) {
+      if (said_waiting) {
+        std::cerr << "statesctl: statesd at " << address
+                  << " answered; watching" << std::endl;
+      }
+      return;
+    }
+    if (json) {
+      google::protobuf::Struct line;
+      auto& fields = *line.mutable_fields();
+      fields["resumed"].set_bool_value(true);
+      // An int64, as the proto3 JSON mapping writes one: a string.
+      fields["revision"].set_string_value(absl::StrCat(resume.start_revision));
+      std::cout << Json(line) << std::endl;
+    } else {
+      std::cerr << "statesctl: watch resumed "
+                << (resume.start_revision == 0
+                        ? std::string("with a new snapshot")
+                        : absl::StrCat("from rev ", resume.start_revision))
+                << " after " << resume.failed_attempts << " failed attempt"
+                << (resume.failed_attempts == 1 ? "" : "s") << std::endl;
+    }
+  };
+
   // Main() blocked these before any thread started, so that they stay
   // pending for this thread instead of killing the process.
   sigset_t signals;
@@ -99,13 +176,34 @@ int RunWatch(const Client& client, const Invocation& invocation) {
   const std::unique_ptr<StateWatcher> watcher =
       client.Watch(request, std::move(callbacks));
   const timespec poll = {0, kPollNanoseconds};
+  const absl::Time start = absl::Now();
+  // True when every stream so far failed to reach the server. A first
+  // stream that is open and quiet (a watch from --start_revision with no
+  // change since) is not "no answer": a dead address fails at once.
+  auto never_answered = [&watcher] {
+    return !watcher->answered() && watcher->failed_attempts() > 0;
+  };
   for (;;) {
     const int signal_number = sigtimedwait(&signals, nullptr, &poll);
     if (signal_number == SIGINT || signal_number == SIGTERM) {
       watcher->Stop();
+      if (never_answered()) {
+        return ReportError(NoAnswerError(address, "before the interruption",
+                                         last_error.Get()),
+                           json);
+      }
       return kYes;
     }
     if (watcher->done()) break;
+    if (!wait && never_answered() && absl::Now() - start >= timeout) {
+      watcher->Stop();
+      return ReportError(
+          NoAnswerError(address,
+                        absl::StrCat("within --timeout=",
+                                     absl::FormatDuration(timeout)),
+                        last_error.Get()),
+          json);
+    }
   }
   const absl::Status status = watcher->status();
   const int code = ReportError(status, json);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "core/errors.h"
@@ -711,6 +712,125 @@ TEST(StateWatcherTest, StopFromACallbackEndsTheWatch) {
   ASSERT_TRUE(watcher->WaitFor(absl::Seconds(5)));
   EXPECT_EQ(watcher->status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(stub->WatchRequests().size(), 1u);
+}
+
+TEST(StateWatcherTest, SaysOnceWhenABrokenWatchResumed) {
+  auto stub = std::make_shared<FakeStub>();
+  stub->streams.push_back(
+      {{Snapshot("a"), SnapshotComplete(5)}, Unavailable()});
+  stub->streams.push_back({{}, Unavailable()});
+  stub->streams.push_back({{Change(7), Change(8)}, TooSlow()});
+  stub->streams.push_back({{Change(9)}, grpc::Status::OK});
+  Client client(stub, ClientOptions{});
+  // Every callback in order, as one trace.
+  std::vector<std::string> trace;
+  std::vector<WatchResume> resumes;
+  WatchCallbacks callbacks;
+  callbacks.on_message = [&](const v1::WatchStatesResponse& response) {
+    trace.push_back(absl::StrCat("message@", response.revision()));
+  };
+  callbacks.on_retry = [&](const WatchRetry& retry) {
+    trace.push_back(absl::StrCat("retry", retry.attempt));
+    EXPECT_TRUE(retry.answered);
+  };
+  callbacks.on_resume = [&](const WatchResume& resume) {
+    trace.push_back(absl::StrCat("resume@", resume.start_revision));
+    resumes.push_back(resume);
+  };
+  std::unique_ptr<StateWatcher> watcher =
+      client.Watch({}, std::move(callbacks), FastBackoff());
+
+  EXPECT_EQ(watcher->Wait().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(trace, (std::vector<std::string>{
+                       "message@0", "message@5", "retry1", "retry2",
+                       "resume@5", "message@7", "message@8", "retry1",
+                       "resume@8", "message@9"}));
+  ASSERT_EQ(resumes.size(), 2u);
+  EXPECT_EQ(resumes[0].failed_attempts, 2);
+  EXPECT_TRUE(resumes[0].answered_before);
+  EXPECT_FALSE(resumes[0].restarts_snapshot);
+  EXPECT_EQ(GetErrorInfo(resumes[0].error)->reason(), "SERVER_DRAINING");
+  EXPECT_EQ(resumes[1].failed_attempts, 1);
+  EXPECT_EQ(resumes[1].error.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(watcher->answered());
+  EXPECT_EQ(watcher->failed_attempts(), 0);
+}
+
+TEST(StateWatcherTest, AResumedSnapshotSaysSo) {
+  auto stub = std::make_shared<FakeStub>();
+  stub->streams.push_back({{Snapshot("a")}, Unavailable()});
+  stub->streams.push_back({{Snapshot("a"), SnapshotComplete(3)}, TooSlow()});
+  Client client(stub, ClientOptions{});
+  std::vector<WatchResume> resumes;
+  WatchCallbacks callbacks;
+  callbacks.on_resume = [&](const WatchResume& resume) {
+    resumes.push_back(resume);
+  };
+  std::unique_ptr<StateWatcher> watcher =
+      client.Watch({}, std::move(callbacks), FastBackoff());
+  EXPECT_EQ(watcher->Wait().code(), absl::StatusCode::kOutOfRange);
+  ASSERT_EQ(resumes.size(), 1u);
+  EXPECT_TRUE(resumes[0].restarts_snapshot);
+  EXPECT_EQ(resumes[0].start_revision, 0);
+}
+
+// gRPC's own UNAVAILABLE, as when nothing listens at the address: no
+// google.rpc details.
+grpc::Status CannotConnect() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "failed to connect to all addresses");
+}
+
+TEST(StateWatcherTest, KnowsWhenTheServerNeverAnswered) {
+  auto stub = std::make_shared<FakeStub>();
+  stub->streams.push_back({{}, CannotConnect()});
+  stub->streams.push_back({{}, CannotConnect()});
+  Client client(stub, ClientOptions{});
+  Seen seen;
+  WatchOptions options = FastBackoff();
+  std::unique_ptr<StateWatcher> watcher =
+      client.Watch({}, seen.Callbacks(), options);
+  ASSERT_TRUE(seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  // The fake ends the third stream with OUT_OF_RANGE: an answer.
+  EXPECT_EQ(watcher->Wait().code(), absl::StatusCode::kOutOfRange);
+  ASSERT_EQ(seen.retries.size(), 2u);
+  EXPECT_FALSE(seen.retries[0].answered);
+  EXPECT_FALSE(seen.retries[1].answered);
+  EXPECT_TRUE(watcher->answered());
+}
+
+TEST(StateWatcherTest, ConnectionFailuresAloneAreNoAnswer) {
+  auto stub = std::make_shared<FakeStub>();
+  stub->streams.push_back({{}, CannotConnect()});
+  Client client(stub, ClientOptions{});
+  Seen seen;
+  WatchOptions options;
+  options.initial_backoff = absl::Seconds(60);
+  options.max_backoff = absl::Seconds(60);
+  std::unique_ptr<StateWatcher> watcher =
+      client.Watch({}, seen.Callbacks(), options);
+  ASSERT_TRUE(seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_FALSE(watcher->answered());
+  EXPECT_EQ(watcher->failed_attempts(), 1);
+  watcher->Stop();
+  EXPECT_FALSE(watcher->answered());
+  ASSERT_EQ(seen.retries.size(), 1u);
+  EXPECT_FALSE(seen.retries[0].answered);
+
+  // The server's own UNAVAILABLE (SERVER_DRAINING, with details) is an
+  // answer.
+  auto draining = std::make_shared<FakeStub>();
+  draining->streams.push_back({{}, Unavailable()});
+  Client draining_client(draining, ClientOptions{});
+  Seen seen_draining;
+  std::unique_ptr<StateWatcher> drained =
+      draining_client.Watch({}, seen_draining.Callbacks(), options);
+  ASSERT_TRUE(seen_draining.first_retry.WaitForNotificationWithTimeout(
+      absl::Seconds(5)));
+  EXPECT_TRUE(drained->answered());
+  drained->Stop();
+  ASSERT_EQ(seen_draining.retries.size(), 1u);
+  EXPECT_TRUE(seen_draining.retries[0].answered);
 }
 
 // Streams one snapshot_complete message, then holds the call open until the

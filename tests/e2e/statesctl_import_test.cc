@@ -1,0 +1,191 @@
+// statesctl import end to end when the store was moved: the same bytes
+// under a new URI are recognised by their digest and only the URI changes.
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
+
+namespace mozuma::states {
+namespace {
+
+using ::mozuma::states::testing::CommandResult;
+using ::mozuma::states::testing::RunCommand;
+using ::mozuma::states::testing::StatesdProcess;
+using ::mozuma::states::testing::TempDir;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kAbcSha256[] =
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+class StatesctlImportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
+        StatesdProcess::Start({"--db=" + dir_.File("states.db")});
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = *std::move(started);
+  }
+
+  CommandResult Run(std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {STATESCTL_PATH, "--server=" + server_->address()});
+    absl::StatusOr<CommandResult> result = RunCommand(args);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *result : CommandResult{};
+  }
+
+  static google::protobuf::Struct Json(const std::string& text) {
+    google::protobuf::Struct json;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
+        << text;
+    return json;
+  }
+
+  static std::vector<std::string> Lines(const std::string& text) {
+    return absl::StrSplit(text, '\n', absl::SkipEmpty());
+  }
+
+  // A store folder with two state files.
+  std::string MakeStore(const std::string& name) {
+    const std::string path = dir_.File(name);
+    std::filesystem::create_directories(path);
+    std::ofstream(path + "/pytorch.resnet18.cls1000.imagenet.pt",
+                  std::ios::binary)
+        << "abc";
+    std::ofstream(path + "/pytorch.vgg16.imagenet.pt", std::ios::binary)
+        << "vgg";
+    return path;
+  }
+
+  // The registered state `name`, as JSON.
+  google::protobuf::Struct Get(const std::string& name) {
+    CommandResult got = Run({"--json", "get", name});
+    EXPECT_EQ(got.exit_code, 0) << got.stderr_text;
+    return Json(got.stdout_text);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<StatesdProcess> server_;
+};
+
+TEST_F(StatesctlImportTest, AMovedStoreUpdatesOnlyTheUris) {
+  const std::string old_store = MakeStore("old");
+  ASSERT_EQ(Run({"import", old_store}).exit_code, 0);
+  const std::string old_uri =
+      "file://" + old_store + "/pytorch.resnet18.cls1000.imagenet.pt";
+  // A label given by hand: import sets none, and neither drops it nor
+  // counts it as other content.
+  CommandResult labelled =
+      Run({"register", "--overwrite", "pytorch.resnet18.cls1000.imagenet",
+           old_uri, std::string("--sha256=") + kAbcSha256, "--size_bytes=3",
+           "--label=owner=vision"});
+  ASSERT_EQ(labelled.exit_code, 0) << labelled.stderr_text;
+  CommandResult again = Run({"import", old_store});
+  EXPECT_EQ(again.exit_code, 0) << again.stderr_text;
+  EXPECT_THAT(Lines(again.stdout_text),
+              ElementsAre("unchanged pytorch.resnet18.cls1000.imagenet rev 3",
+                          "unchanged pytorch.vgg16.imagenet rev 2",
+                          "imported 2: 0 created, 2 unchanged, 0 moved, "
+                          "0 replaced, 0 failed"));
+
+  const std::string new_store = dir_.File("new");
+  std::filesystem::rename(old_store, new_store);
+  CommandResult moved = Run({"import", new_store});
+  EXPECT_EQ(moved.exit_code, 0) << moved.stderr_text;
+  EXPECT_THAT(
+      Lines(moved.stdout_text),
+      ElementsAre("moved pytorch.resnet18.cls1000.imagenet rev 4 (was " +
+                      old_uri + ")",
+                  "moved pytorch.vgg16.imagenet rev 5 (was file://" +
+                      old_store + "/pytorch.vgg16.imagenet.pt)",
+                  "imported 2: 0 created, 0 unchanged, 2 moved, 0 replaced, "
+                  "0 failed"));
+  EXPECT_EQ(moved.stderr_text, "");
+
+  google::protobuf::Struct state = Get("pytorch.resnet18.cls1000.imagenet");
+  EXPECT_EQ(state.fields().at("uri").string_value(),
+            "file://" + new_store + "/pytorch.resnet18.cls1000.imagenet.pt");
+  EXPECT_EQ(state.fields().at("sha256").string_value(), kAbcSha256);
+  EXPECT_EQ(state.fields()
+                .at("labels")
+                .struct_value()
+                .fields()
+                .at("owner")
+                .string_value(),
+            "vision");
+
+  CommandResult rerun = Run({"import", new_store});
+  EXPECT_THAT(rerun.stdout_text,
+              HasSubstr("imported 2: 0 created, 2 unchanged, 0 moved"));
+}
+
+TEST_F(StatesctlImportTest, OtherBytesStillNeedOverwrite) {
+  const std::string old_store = MakeStore("old");
+  ASSERT_EQ(Run({"import", old_store}).exit_code, 0);
+  const std::string new_store = MakeStore("new");
+  std::ofstream(new_store + "/pytorch.vgg16.imagenet.pt", std::ios::binary)
+      << "other bytes";
+  CommandResult refused = Run({"import", new_store});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.stdout_text,
+              HasSubstr("imported 2: 0 created, 0 unchanged, 1 moved, "
+                        "0 replaced, 1 failed"));
+  EXPECT_THAT(refused.stderr_text,
+              HasSubstr("failed pytorch.vgg16.imagenet.pt: registered with "
+                        "different content (rev 2); pass --overwrite"));
+
+  CommandResult replaced = Run({"import", "--overwrite", new_store});
+  EXPECT_EQ(replaced.exit_code, 0) << replaced.stderr_text;
+  EXPECT_THAT(replaced.stdout_text,
+              HasSubstr("replaced pytorch.vgg16.imagenet rev 4\n"));
+  EXPECT_THAT(replaced.stdout_text,
+              HasSubstr("imported 2: 0 created, 1 unchanged, 0 moved, "
+                        "1 replaced, 0 failed"));
+}
+
+TEST_F(StatesctlImportTest, JsonReportsEachOutcomeAndTheCounts) {
+  const std::string old_store = MakeStore("old");
+  ASSERT_EQ(Run({"import", old_store}).exit_code, 0);
+  const std::string copy = MakeStore("copy");
+  std::ofstream(copy + "/notes.txt") << "not a state";
+
+  CommandResult json = Run({"--json", "import", copy});
+  EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
+  std::vector<std::string> lines = Lines(json.stdout_text);
+  ASSERT_EQ(lines.size(), 4u) << json.stdout_text;
+  google::protobuf::Struct skipped = Json(lines[0]);
+  EXPECT_EQ(skipped.fields().at("file").string_value(), "notes.txt");
+  EXPECT_EQ(skipped.fields().at("outcome").string_value(), "skipped");
+  google::protobuf::Struct moved = Json(lines[1]);
+  EXPECT_EQ(moved.fields().at("file").string_value(),
+            "pytorch.resnet18.cls1000.imagenet.pt");
+  EXPECT_EQ(moved.fields().at("outcome").string_value(), "moved");
+  EXPECT_EQ(moved.fields().at("was").string_value(),
+            "file://" + old_store + "/pytorch.resnet18.cls1000.imagenet.pt");
+  EXPECT_EQ(moved.fields()
+                .at("state")
+                .struct_value()
+                .fields()
+                .at("uri")
+                .string_value(),
+            "file://" + copy + "/pytorch.resnet18.cls1000.imagenet.pt");
+  const google::protobuf::Struct last = Json(lines[3]);
+  const auto& summary = last.fields().at("summary").struct_value().fields();
+  EXPECT_EQ(summary.at("moved").number_value(), 2);
+  EXPECT_EQ(summary.at("created").number_value(), 0);
+  EXPECT_EQ(summary.at("imported").number_value(), 2);
+  EXPECT_EQ(summary.at("skipped").number_value(), 1);
+}
+
+}  // namespace
+}  // namespace mozuma::states
