@@ -19,6 +19,8 @@ packages=(
   libgtest-dev libgmock-dev python3 python3-grpcio python3-protobuf python3-pytest
   # `pip install --no-build-isolation client/python` in a venv (offline)
   python3-venv python3-pip python3-setuptools python3-wheel
+  # the README's code generation lines, run by tests/docs
+  protoc-gen-go protoc-gen-go-grpc protobuf-compiler-grpc-java-plugin
 )
 
 missing=()
