@@ -113,12 +113,9 @@ std::vector<v1::Violation> CheckExtrasBeforeSplit(absl::string_view name,
 // What CheckStateTypeName() and CheckStateKeyName() share up to the split:
 // the violations, or none with `*enough_parts` set when the name has at
 // least `min_parts` parts and is to be split and checked field by field.
-std::vector<v1::Violation> CheckBeforeSplit(absl::string_view name,
-                                            std::size_t min_parts,
-                                            absl::string_view form,
-                                            const NameRules& rules,
-                                            absl::string_view field,
-                                            bool* enough_parts) {
+std::vector<v1::Violation> CheckBeforeSplit(
+    absl::string_view name, std::size_t min_parts, absl::string_view form,
+    const NameRules& rules, absl::string_view field, bool* enough_parts) {
   *enough_parts = false;
   if (name.empty()) return {TooFewPartsViolation(name, field, form, min_parts)};
   std::vector<v1::Violation> violations =
@@ -187,7 +184,9 @@ std::vector<v1::Violation> CheckStateTypeName(absl::string_view name,
       CheckBeforeSplit(name, 2, kTypeForm, rules, field, &enough_parts);
   if (!enough_parts) return violations;
   absl::StatusOr<v1::StateType> state_type = SplitStateTypeName(name, field);
-  if (!state_type.ok()) return {TooFewPartsViolation(name, field, kTypeForm, 2)};
+  if (!state_type.ok()) {
+    return {TooFewPartsViolation(name, field, kTypeForm, 2)};
+  }
   return ToNameViolations(ValidateStateType(*state_type, rules), field, 0);
 }
 
@@ -199,7 +198,9 @@ std::vector<v1::Violation> CheckStateKeyName(absl::string_view name,
       CheckBeforeSplit(name, 3, kKeyForm, rules, field, &enough_parts);
   if (!enough_parts) return violations;
   absl::StatusOr<v1::StateKey> state_key = SplitStateKeyName(name, field);
-  if (!state_key.ok()) return {TooFewPartsViolation(name, field, kKeyForm, 3)};
+  if (!state_key.ok()) {
+    return {TooFewPartsViolation(name, field, kKeyForm, 3)};
+  }
   return ToNameViolations(ValidateStateKey(*state_key, rules), field,
                           state_key->state_type().extra_size() + 3);
 }

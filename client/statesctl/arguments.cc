@@ -41,9 +41,9 @@ absl::StatusOr<v1::StateType> ParseStateTypeArgument(absl::string_view text) {
 
 const std::vector<std::string>& FileExtensions() {
   static const std::vector<std::string>* const extensions =
-      new std::vector<std::string>{"pt",   "pth", "ckpt", "bin",
-                                   "safetensors", "onnx", "h5",  "pkl",
-                                   "gz",   "gzip", "zip"};
+      new std::vector<std::string>{"pt",          "pth",  "ckpt", "bin",
+                                   "safetensors", "onnx", "h5",   "pkl",
+                                   "gz",          "gzip", "zip"};
   return *extensions;
 }
 

@@ -139,10 +139,10 @@ class Report {
       std::cout << WithFieldFirst("summary", object, "{}") << std::endl;
       return;
     }
-    std::string text = absl::StrCat(
-        "imported ", imported, ": ", created_, " created, ", unchanged_,
-        " unchanged, ", moved_, " moved, ", replaced_, " replaced, ", failed_,
-        " failed");
+    std::string text =
+        absl::StrCat("imported ", imported, ": ", created_, " created, ",
+                     unchanged_, " unchanged, ", moved_, " moved, ", replaced_,
+                     " replaced, ", failed_, " failed");
     if (skipped_ > 0) absl::StrAppend(&text, " (", skipped_, " skipped)");
     std::cout << text << std::endl;
   }
@@ -189,8 +189,7 @@ bool RegisterFile(const Client& client, const std::string& file_name,
     }
     // Every other file would fail the same way, after hashing.
     report.Failed(file_name, DescribeStatus(status));
-    std::cerr << "statesctl: stopping: the server does not answer"
-              << std::endl;
+    std::cerr << "statesctl: stopping: the server does not answer" << std::endl;
     return true;
   };
 
@@ -250,8 +249,7 @@ bool RegisterFile(const Client& client, const std::string& file_name,
     report.Failed(file_name, DescribeStatus(replaced.status()));
     return true;
   }
-  report.Registered(file_name,
-                    replaced->changed() ? "replaced" : "unchanged",
+  report.Registered(file_name, replaced->changed() ? "replaced" : "unchanged",
                     replaced->state());
   return true;
 }
@@ -285,11 +283,10 @@ int RunImport(const Client& client, const Invocation& invocation) {
   const std::filesystem::path root =
       std::filesystem::absolute(dir, error).lexically_normal();
   if (error || !std::filesystem::is_directory(root, error)) {
-    return ReportError(
-        absl::NotFoundError(absl::StrCat(
-            PrintableValue(dir), " is not a folder",
-            error ? ": " + error.message() : std::string())),
-        invocation.json);
+    return ReportError(absl::NotFoundError(absl::StrCat(
+                           PrintableValue(dir), " is not a folder",
+                           error ? ": " + error.message() : std::string())),
+                       invocation.json);
   }
   absl::StatusOr<std::vector<std::filesystem::directory_entry>> entries =
       ListFolder(root);
@@ -351,8 +348,7 @@ int RunImport(const Client& client, const Invocation& invocation) {
                       : absl::StrCat(uri_prefix, PercentEncodePath(file_name)));
     state.set_sha256(digest->sha256);
     state.set_size_bytes(digest->size_bytes);
-    if (!RegisterFile(client, file_name, std::move(state), overwrite,
-                      report)) {
+    if (!RegisterFile(client, file_name, std::move(state), overwrite, report)) {
       report.PrintSummary();
       return kNoAnswer;
     }

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "google/protobuf/struct.pb.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -17,6 +16,7 @@
 #include "core/errors.h"
 #include "core/names.h"
 #include "core/state_names.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace mozuma::states::statesctl {
 namespace {
@@ -117,9 +117,8 @@ int RunValidate(const Client& client, const Invocation& invocation) {
       }
     }
     if (json) {
-      items.push_back(WithFieldFirst(
-          "input", JsonString(names[i]),
-          WithWarnings(warnings, Json(results[i]))));
+      items.push_back(WithFieldFirst("input", JsonString(names[i]),
+                                     WithWarnings(warnings, Json(results[i]))));
       continue;
     }
     std::cout << PrintableValue(names[i]) << ": "

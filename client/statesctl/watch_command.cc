@@ -188,9 +188,9 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     if (signal_number == SIGINT || signal_number == SIGTERM) {
       watcher->Stop();
       if (never_answered()) {
-        return ReportError(NoAnswerError(address, "before the interruption",
-                                         last_error.Get()),
-                           json);
+        return ReportError(
+            NoAnswerError(address, "before the interruption", last_error.Get()),
+            json);
       }
       return kYes;
     }
@@ -198,10 +198,10 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     if (!wait && never_answered() && absl::Now() - start >= timeout) {
       watcher->Stop();
       return ReportError(
-          NoAnswerError(address,
-                        absl::StrCat("within --timeout=",
-                                     absl::FormatDuration(timeout)),
-                        last_error.Get()),
+          NoAnswerError(
+              address,
+              absl::StrCat("within --timeout=", absl::FormatDuration(timeout)),
+              last_error.Get()),
           json);
     }
   }

@@ -741,10 +741,10 @@ TEST(StateWatcherTest, SaysOnceWhenABrokenWatchResumed) {
       client.Watch({}, std::move(callbacks), FastBackoff());
 
   EXPECT_EQ(watcher->Wait().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(trace, (std::vector<std::string>{
-                       "message@0", "message@5", "retry1", "retry2",
-                       "resume@5", "message@7", "message@8", "retry1",
-                       "resume@8", "message@9"}));
+  EXPECT_EQ(trace,
+            (std::vector<std::string>{
+                "message@0", "message@5", "retry1", "retry2", "resume@5",
+                "message@7", "message@8", "retry1", "resume@8", "message@9"}));
   ASSERT_EQ(resumes.size(), 2u);
   EXPECT_EQ(resumes[0].failed_attempts, 2);
   EXPECT_TRUE(resumes[0].answered_before);
@@ -790,7 +790,8 @@ TEST(StateWatcherTest, KnowsWhenTheServerNeverAnswered) {
   WatchOptions options = FastBackoff();
   std::unique_ptr<StateWatcher> watcher =
       client.Watch({}, seen.Callbacks(), options);
-  ASSERT_TRUE(seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ASSERT_TRUE(
+      seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
   // The fake ends the third stream with OUT_OF_RANGE: an answer.
   EXPECT_EQ(watcher->Wait().code(), absl::StatusCode::kOutOfRange);
   ASSERT_EQ(seen.retries.size(), 2u);
@@ -809,7 +810,8 @@ TEST(StateWatcherTest, ConnectionFailuresAloneAreNoAnswer) {
   options.max_backoff = absl::Seconds(60);
   std::unique_ptr<StateWatcher> watcher =
       client.Watch({}, seen.Callbacks(), options);
-  ASSERT_TRUE(seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ASSERT_TRUE(
+      seen.first_retry.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_FALSE(watcher->answered());
   EXPECT_EQ(watcher->failed_attempts(), 1);
   watcher->Stop();

@@ -255,12 +255,12 @@ std::vector<std::string> Reasons(const std::vector<v1::Violation>& violations) {
 TEST(ParseStateKeyNameTest, TooFewPartsAlsoReportsTheBadCharacters) {
   // A space, not a dot: one part, and a character no name may hold. Both
   // are reported, so that fixing one does not reveal the other.
-  absl::StatusOr<v1::StateKey> key = ParseStateKeyName("ResNet 18", NameRules());
+  absl::StatusOr<v1::StateKey> key =
+      ParseStateKeyName("ResNet 18", NameRules());
   ASSERT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(GetErrorInfo(key.status())->reason(), "INVALID_STATE_NAME");
   // The metadata keeps one reason per field path: the first.
-  EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("name"),
-            "TOO_FEW_PARTS");
+  EXPECT_EQ(GetErrorInfo(key.status())->metadata().at("name"), "TOO_FEW_PARTS");
   const std::vector<std::string> descriptions = Descriptions(key.status());
   ASSERT_EQ(descriptions.size(), 2u);
   EXPECT_THAT(descriptions[0], StartsWith("has 1 dot-separated part(s); a "
@@ -280,10 +280,10 @@ TEST(ParseStateKeyNameTest, TooFewPartsReportsEveryBadPart) {
   EXPECT_THAT(descriptions[2], StartsWith("part 2, character U+0301"));
 
   // Empty parts are problems of their own.
-  EXPECT_THAT(Descriptions(ParseStateKeyName(".", NameRules()).status()),
-              ElementsAre(HasSubstr("has 2 dot-separated part(s)"),
-                          "part 1, must not be empty",
-                          "part 2, must not be empty"));
+  EXPECT_THAT(
+      Descriptions(ParseStateKeyName(".", NameRules()).status()),
+      ElementsAre(HasSubstr("has 2 dot-separated part(s)"),
+                  "part 1, must not be empty", "part 2, must not be empty"));
 }
 
 TEST(ParseStateTypeNameTest, TooFewPartsAlsoReportsTheBadCharacters) {
@@ -295,9 +295,9 @@ TEST(ParseStateTypeNameTest, TooFewPartsAlsoReportsTheBadCharacters) {
 }
 
 TEST(CheckStateKeyNameTest, KeepsEachViolationsReason) {
-  EXPECT_THAT(CheckStateKeyName("pytorch.resnet18.cls1000.imagenet",
-                                NameRules()),
-              IsEmpty());
+  EXPECT_THAT(
+      CheckStateKeyName("pytorch.resnet18.cls1000.imagenet", NameRules()),
+      IsEmpty());
   const std::vector<v1::Violation> violations =
       CheckStateKeyName("ResNet 18", NameRules(), "input");
   EXPECT_THAT(Reasons(violations),

@@ -104,12 +104,12 @@ TEST_F(StatesctlImportTest, AMovedStoreUpdatesOnlyTheUris) {
   EXPECT_EQ(moved.exit_code, 0) << moved.stderr_text;
   EXPECT_THAT(
       Lines(moved.stdout_text),
-      ElementsAre("moved pytorch.resnet18.cls1000.imagenet rev 4 (was " +
-                      old_uri + ")",
-                  "moved pytorch.vgg16.imagenet rev 5 (was file://" +
-                      old_store + "/pytorch.vgg16.imagenet.pt)",
-                  "imported 2: 0 created, 0 unchanged, 2 moved, 0 replaced, "
-                  "0 failed"));
+      ElementsAre(
+          "moved pytorch.resnet18.cls1000.imagenet rev 4 (was " + old_uri + ")",
+          "moved pytorch.vgg16.imagenet rev 5 (was file://" + old_store +
+              "/pytorch.vgg16.imagenet.pt)",
+          "imported 2: 0 created, 0 unchanged, 2 moved, 0 replaced, "
+          "0 failed"));
   EXPECT_EQ(moved.stderr_text, "");
 
   google::protobuf::Struct state = Get("pytorch.resnet18.cls1000.imagenet");

@@ -82,9 +82,9 @@ TEST_F(StatesctlNamesTest, RegisterRefusesAPastedFileName) {
     EXPECT_EQ(result.exit_code, 2) << args[1] << ": " << result.stderr_text;
     EXPECT_THAT(result.stderr_text, HasSubstr("looks like a file name"));
   }
-  EXPECT_THAT(Run({"get", "pytorch.resnet18.cls1000.imagenet.pt.gz"})
-                  .stderr_text,
-              HasSubstr("did you mean pytorch.resnet18.cls1000.imagenet?"));
+  EXPECT_THAT(
+      Run({"get", "pytorch.resnet18.cls1000.imagenet.pt.gz"}).stderr_text,
+      HasSubstr("did you mean pytorch.resnet18.cls1000.imagenet?"));
 }
 
 TEST_F(StatesctlNamesTest, AllowFileExtensionTakesTheTrainingIdAsItIs) {
@@ -127,7 +127,8 @@ TEST_F(StatesctlNamesTest, ValidateWarnsAboutAFileNameButCallsItValid) {
               HasSubstr("did you mean pytorch.resnet18.cls1000.imagenet?"));
   EXPECT_EQ(results.values(1).struct_value().fields().count("warnings"), 0u);
 
-  CommandResult allowed = Run({"validate", "--allow_file_extension", file_name});
+  CommandResult allowed =
+      Run({"validate", "--allow_file_extension", file_name});
   EXPECT_EQ(allowed.exit_code, 0);
   EXPECT_THAT(allowed.stdout_text, Not(HasSubstr("warning")));
 }
@@ -168,8 +169,7 @@ TEST_F(StatesctlNamesTest, EveryCommandTakesTheSlashForm) {
   for (const char* command : {"register", "get", "delete", "parse", "validate",
                               "compat", "list", "watch"}) {
     CommandResult help = Run({command, "--help"});
-    EXPECT_THAT(help.stdout_text, HasSubstr("backend/architecture"))
-        << command;
+    EXPECT_THAT(help.stdout_text, HasSubstr("backend/architecture")) << command;
   }
 }
 
@@ -186,8 +186,7 @@ TEST_F(StatesctlNamesTest, ValidateReportsThePartCountAndTheBadCharacters) {
   CommandResult json = Run({"--json", "validate", "Res Net.1 8"});
   EXPECT_EQ(json.exit_code, 1);
   const google::protobuf::Struct document = Json(json.stdout_text);
-  const auto& result = document
-                           .fields()
+  const auto& result = document.fields()
                            .at("results")
                            .list_value()
                            .values(0)
@@ -198,10 +197,10 @@ TEST_F(StatesctlNamesTest, ValidateReportsThePartCountAndTheBadCharacters) {
     reasons.push_back(
         violation.struct_value().fields().at("reason").string_value());
   }
-  EXPECT_THAT(reasons, ::testing::ElementsAre(
-                           "VIOLATION_REASON_TOO_FEW_PARTS",
-                           "VIOLATION_REASON_INVALID_CHARACTER",
-                           "VIOLATION_REASON_INVALID_CHARACTER"));
+  EXPECT_THAT(reasons,
+              ::testing::ElementsAre("VIOLATION_REASON_TOO_FEW_PARTS",
+                                     "VIOLATION_REASON_INVALID_CHARACTER",
+                                     "VIOLATION_REASON_INVALID_CHARACTER"));
 
   // The server's ParseStateKey reports the same, through get and parse.
   CommandResult parsed = Run({"parse", "ResNet 18"});

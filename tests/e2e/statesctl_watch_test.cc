@@ -84,9 +84,8 @@ TEST(StatesctlWatchTest, GivesUpOnAnAddressThatNeverAnswered) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(result->exit_code, 3) << result->stderr_text;
   EXPECT_EQ(result->stdout_text, "");
-  EXPECT_THAT(result->stderr_text,
-              HasSubstr("no answer from statesd at " + address +
-                        " within --timeout=1s"));
+  EXPECT_THAT(result->stderr_text, HasSubstr("no answer from statesd at " +
+                                             address + " within --timeout=1s"));
   EXPECT_THAT(result->stderr_text, HasSubstr("--wait"));
   // No endless "reconnecting" for a watch that never ran.
   EXPECT_THAT(result->stderr_text, Not(HasSubstr("watch interrupted")));
@@ -109,12 +108,11 @@ TEST(StatesctlWatchTest, GivesUpOnAnAddressThatNeverAnswered) {
 TEST(StatesctlWatchTest, WaitKeepsTryingAndSigintBeforeAnAnswerExitsThree) {
   const std::string address = DeadAddress();
   absl::StatusOr<std::unique_ptr<Subprocess>> watch =
-      Subprocess::Start({STATESCTL_PATH, "--server=" + address,
-                         "--timeout=1s", "watch", "--wait"});
+      Subprocess::Start({STATESCTL_PATH, "--server=" + address, "--timeout=1s",
+                         "watch", "--wait"});
   ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE((*watch)->WaitForOutput("waiting for statesd at " + address,
-                                      kWait)
-                  .ok())
+  ASSERT_TRUE(
+      (*watch)->WaitForOutput("waiting for statesd at " + address, kWait).ok())
       << (*watch)->Output();
   // Past --timeout, and a few retries later: still waiting, said once.
   absl::SleepFor(absl::Seconds(2));
@@ -125,19 +123,18 @@ TEST(StatesctlWatchTest, WaitKeepsTryingAndSigintBeforeAnAnswerExitsThree) {
   EXPECT_THAT((*watch)->Output(), Not(HasSubstr("watch interrupted")));
 
   EXPECT_EQ(StopWith(**watch, SIGINT), 3) << (*watch)->Output();
-  EXPECT_THAT((*watch)->Output(), HasSubstr("no answer from statesd at " +
-                                            address +
-                                            " before the interruption"));
+  EXPECT_THAT((*watch)->Output(),
+              HasSubstr("no answer from statesd at " + address +
+                        " before the interruption"));
 }
 
 TEST(StatesctlWatchTest, WaitWatchesOnceTheServerComesUp) {
   const std::string address = DeadAddress();
   absl::StatusOr<std::unique_ptr<Subprocess>> watch =
-      Subprocess::Start({STATESCTL_PATH, "--server=" + address,
-                         "--timeout=1s", "watch", "--wait"});
+      Subprocess::Start({STATESCTL_PATH, "--server=" + address, "--timeout=1s",
+                         "watch", "--wait"});
   ASSERT_TRUE(watch.ok()) << watch.status();
-  ASSERT_TRUE(
-      (*watch)->WaitForOutput("waiting for statesd", kWait).ok())
+  ASSERT_TRUE((*watch)->WaitForOutput("waiting for statesd", kWait).ok())
       << (*watch)->Output();
 
   absl::StatusOr<std::unique_ptr<StatesdProcess>> server =
@@ -146,8 +143,8 @@ TEST(StatesctlWatchTest, WaitWatchesOnceTheServerComesUp) {
   absl::StatusOr<std::string> output =
       (*watch)->WaitForOutput("# snapshot complete: 0 states", kWait);
   ASSERT_TRUE(output.ok()) << (*watch)->Output();
-  EXPECT_THAT(*output, HasSubstr("statesd at " + address +
-                                 " answered; watching"));
+  EXPECT_THAT(*output,
+              HasSubstr("statesd at " + address + " answered; watching"));
   EXPECT_EQ(StopWith(**watch, SIGINT), 0) << (*watch)->Output();
 }
 
@@ -157,9 +154,9 @@ TEST(StatesctlWatchTest, AQuietWatchIsNoMissingServer) {
   absl::StatusOr<std::unique_ptr<StatesdProcess>> server =
       StatesdProcess::Start();
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<CommandResult> registered = RunCommand(
-      {STATESCTL_PATH, "--server=" + (*server)->address(), "register",
-       "pytorch.resnet18.imagenet", "file:///a.pt"});
+  absl::StatusOr<CommandResult> registered =
+      RunCommand({STATESCTL_PATH, "--server=" + (*server)->address(),
+                  "register", "pytorch.resnet18.imagenet", "file:///a.pt"});
   ASSERT_TRUE(registered.ok() && registered->exit_code == 0);
   absl::StatusOr<std::unique_ptr<Subprocess>> watch =
       Subprocess::Start({STATESCTL_PATH, "--server=" + (*server)->address(),
@@ -198,9 +195,9 @@ class StatesctlWatchResumeTest : public ::testing::TestWithParam<bool> {
 TEST_P(StatesctlWatchResumeTest, SaysOnceFromWhichRevisionItResumed) {
   const bool json = GetParam();
   StartServer();
-  ASSERT_EQ(Run({"register", "pytorch.resnet18.cls1000.imagenet",
-                 "file:///a.pt"}),
-            0);
+  ASSERT_EQ(
+      Run({"register", "pytorch.resnet18.cls1000.imagenet", "file:///a.pt"}),
+      0);
   const std::string address = server_->address();
   std::vector<std::string> argv = {STATESCTL_PATH, "--server=" + address,
                                    "watch"};
@@ -219,8 +216,7 @@ TEST_P(StatesctlWatchResumeTest, SaysOnceFromWhichRevisionItResumed) {
       << (*watch)->Output();
   EXPECT_THAT((*watch)->Output(), Not(HasSubstr("resumed")));
   StartServer(address);
-  ASSERT_EQ(Run({"register", "pytorch.resnet18.places365", "file:///b.pt"}),
-            0);
+  ASSERT_EQ(Run({"register", "pytorch.resnet18.places365", "file:///b.pt"}), 0);
   absl::StatusOr<std::string> output =
       (*watch)->WaitForOutput("pytorch.resnet18.places365", kWait);
   ASSERT_TRUE(output.ok()) << (*watch)->Output();
@@ -238,7 +234,8 @@ TEST_P(StatesctlWatchResumeTest, SaysOnceFromWhichRevisionItResumed) {
     EXPECT_TRUE(resumed.fields().at("resumed").bool_value());
     EXPECT_EQ(resumed.fields().at("revision").string_value(), "1");
   } else {
-    EXPECT_THAT(*output, HasSubstr("statesctl: watch resumed from rev 1 after"));
+    EXPECT_THAT(*output,
+                HasSubstr("statesctl: watch resumed from rev 1 after"));
   }
   EXPECT_EQ(Count(*output, "resumed"), 1u) << *output;
   // The resume comes before the change it resumed with.
