@@ -26,10 +26,11 @@ absl::StatusOr<std::string> ChannelTarget(absl::string_view address) {
       absl::AsciiStrToLower(address.substr(0, scheme_end));
   absl::string_view authority = address.substr(scheme_end + 3);
   if (scheme == "https" || scheme == "grpcs") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", address, "\" asks for TLS, which statesd does not serve (yet): "
-        "it serves plaintext, so write http://",
-        authority.substr(0, authority.find('/')), " instead"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", address,
+                     "\" asks for TLS, which statesd does not serve (yet): "
+                     "it serves plaintext, so write http://",
+                     authority.substr(0, authority.find('/')), " instead"));
   }
   if (scheme != "http" && scheme != "grpc") return std::string(address);
 
@@ -40,8 +41,9 @@ absl::StatusOr<std::string> ChannelTarget(absl::string_view address) {
   };
   if (absl::EndsWith(authority, "/")) authority.remove_suffix(1);
   if (authority.find_first_of("/?#") != absl::string_view::npos) {
-    return invalid("has a path (a method URL?); the address is only the "
-                   "scheme, host and port");
+    return invalid(
+        "has a path (a method URL?); the address is only the "
+        "scheme, host and port");
   }
   if (authority.find('@') != absl::string_view::npos) {
     return invalid("has user information, which gRPC does not send");
@@ -87,14 +89,14 @@ std::unique_ptr<Client> Client::Connect(const std::string& target,
   // connection that died silently (a host gone, a NAT entry dropped) fails
   // the watch with UNAVAILABLE, which it resumes from, instead of hanging
   // it. statesd accepts pings this often.
-  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
-                   static_cast<int>(absl::ToInt64Milliseconds(
-                       options.keepalive_time)));
+  arguments.SetInt(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
   const absl::StatusOr<std::string> channel_target = ChannelTarget(target);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      channel_target.ok() ? *channel_target : target,
-      grpc::InsecureChannelCredentials(), arguments);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(channel_target.ok() ? *channel_target : target,
+                                grpc::InsecureChannelCredentials(), arguments);
   return std::make_unique<Client>(v1::StateService::NewStub(channel), options);
 }
 

@@ -3,15 +3,23 @@
 // This file only reads the command line and dispatches; each command lives
 // in client/statesctl/ (commands.h lists them, with their help).
 //
-// Exit codes, for scripts:
+// Exit codes, for scripts, the same on every path (usage text and README
+// list them too):
 //   0  the answer is yes: every name valid, every candidate compatible, the
 //      name parsed, the state registered / found / listed / deleted, every
-//      file imported, the watch interrupted by SIGINT or SIGTERM
+//      file imported, the watch interrupted by SIGINT or SIGTERM, --help,
+//      --version, completion
 //   1  the answer is no: some name invalid, some candidate incompatible, the
 //      name does not parse, the state is not registered, is registered with
 //      different content, has another revision, some file failed to import
-//   2  usage error: unknown command, wrong number of arguments, bad flag
-//   3  no answer: the server could not be reached or failed the call
+//   2  usage error, before anything is sent: unknown command or flag (with
+//      the closest known one), a flag's value that does not parse, a flag
+//      the command does not take, wrong number of arguments, a server
+//      address that cannot work (https://)
+//   3  no answer: the server could not be reached, did not answer within
+//      --timeout, or failed the call (UNAVAILABLE, INTERNAL, UNIMPLEMENTED...)
+// Under --json every one of these errors is one JSON line on stdout
+// (client/statesctl/output.h).
 #include <pthread.h>
 #include <signal.h>
 
@@ -21,8 +29,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/client.h"
@@ -35,6 +43,17 @@
 namespace mozuma::states::statesctl {
 namespace {
 
+// The usage error for a command that does not exist.
+int UnknownCommand(const std::string& name) {
+  std::vector<std::string> names = {"help"};
+  for (const Command& command : Commands()) names.push_back(command.name);
+  const std::string closest = ClosestName(name, names);
+  return UsageError(absl::StrCat(
+      "unknown command \"", name, "\"",
+      closest.empty() ? ""
+                      : absl::StrCat("; did you mean \"", closest, "\"?")));
+}
+
 // Prints the help of `command_name`, or the usage text when it is empty.
 int Help(const std::string& command_name) {
   if (command_name.empty()) {
@@ -42,40 +61,46 @@ int Help(const std::string& command_name) {
     return kYes;
   }
   const Command* command = FindCommand(command_name);
-  if (command == nullptr) {
-    return UsageError("unknown command \"" + command_name + "\"");
-  }
+  if (command == nullptr) return UnknownCommand(command_name);
   std::cout << command->help << std::flush;
   return kYes;
 }
 
 int Main(int argc, char** argv) {
-  ScannedCommandLine scan = ScanCommandLine(argc, argv);
-  if (scan.help) return Help(scan.command == "help" ? "" : scan.command);
-  const std::string usage = UsageText();
-  absl::SetProgramUsageMessage(usage);
-  std::vector<char*> positional = absl::ParseCommandLine(
-      static_cast<int>(scan.argv.size()), scan.argv.data());
   InstallProtobufLogFilter();
+  ScannedCommandLine scan = ScanCommandLine(argc, argv);
+  const Command* command = FindCommand(scan.command);
+  if (command != nullptr) SetUsageCommand(command->name);
+  // All flags first, even after a bad one: --json decides how a usage error
+  // prints.
+  const absl::Status flags = ApplyFlags(scan, KnownFlags(command));
+  if (scan.version) {
+    std::cout << (absl::GetFlag(FLAGS_json) ? VersionJson() : VersionText())
+              << std::endl;
+    return kYes;
+  }
+  if (scan.help) {
+    if (scan.command == "help") {
+      return Help(scan.positional.size() > 1 ? scan.positional[1] : "");
+    }
+    return Help(scan.command);
+  }
+  if (!flags.ok()) return UsageError(flags.message());
   if (!scan.error.empty()) return UsageError(scan.error);
-  if (positional.size() < 2) return UsageError("missing command");
-  const std::string command_name = positional[1];
-  std::vector<std::string> args(positional.begin() + 2, positional.end());
-  if (command_name == "help") {
+  if (scan.positional.empty()) return UsageError("missing command");
+  std::vector<std::string> args(scan.positional.begin() + 1,
+                                scan.positional.end());
+  if (scan.command == "help") {
     if (args.size() > 1) return UsageError("help takes at most one COMMAND");
     return Help(args.empty() ? "" : args[0]);
   }
-  const Command* command = FindCommand(command_name);
-  if (command == nullptr) {
-    return UsageError("unknown command \"" + command_name + "\"");
-  }
+  if (command == nullptr) return UnknownCommand(scan.command);
   for (const std::string& flag : scan.flags) {
     if (CommandSpecificFlags().count(flag) > 0 &&
         std::find(command->flags.begin(), command->flags.end(), flag) ==
             command->flags.end()) {
-      return UsageError(absl::StrCat("--", flag, " does not apply to ",
-                                     command->name, "; run 'statesctl ",
-                                     command->name, " --help'"));
+      return UsageError(
+          absl::StrCat("--", flag, " does not apply to ", command->name));
     }
   }
   if (args.size() < command->min_args || args.size() > command->max_args) {
@@ -85,7 +110,17 @@ int Main(int argc, char** argv) {
   ClientOptions options;
   options.timeout = absl::GetFlag(FLAGS_timeout);
   if (options.timeout <= absl::ZeroDuration()) {
-    return UsageError("--timeout must be positive");
+    return UsageError("--timeout must be positive, such as 10s");
+  }
+  if (absl::GetFlag(FLAGS_page_size) < 0) {
+    return UsageError("--page_size must be 0 (the server's default) or more");
+  }
+  const std::string server = absl::GetFlag(FLAGS_server);
+  if (!command->local) {
+    const absl::StatusOr<std::string> target = ChannelTarget(server);
+    if (!target.ok()) {
+      return UsageError(absl::StrCat("--server: ", target.status().message()));
+    }
   }
   if (command->waits_for_signals) {
     // Before the client starts any thread: threads inherit the mask, so
@@ -96,8 +131,8 @@ int Main(int argc, char** argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   }
-  const std::unique_ptr<Client> client =
-      Client::Connect(absl::GetFlag(FLAGS_server), options);
+  // Connect() normalises the address the same way (ChannelTarget()).
+  const std::unique_ptr<Client> client = Client::Connect(server, options);
 
   Invocation invocation;
   invocation.args = std::move(args);

@@ -1,8 +1,19 @@
 #include "client/statesctl/commands.h"
 
+#include <algorithm>
+#include <iostream>
 #include <limits>
 
+#include "absl/flags/commandlineflag.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/statesctl/output.h"
+#include "mozuma/states/v1/state.pb.h"
+
+#ifndef MOZUMA_STATES_VERSION
+#error "client/CMakeLists.txt defines MOZUMA_STATES_VERSION"
+#endif
 
 namespace mozuma::states::statesctl {
 namespace {
@@ -138,7 +149,8 @@ constexpr char kGetHelp[] =
     "A NAME whose training id is a weights-file extension (pt, pth, ckpt,\n"
     "bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is refused as a pasted\n"
     "file name (exit 2, with the NAME it probably meant); pass\n"
-    "--allow_file_extension if that really is the training id.\n"    "\n"
+    "--allow_file_extension if that really is the training id.\n"
+    "\n"
     "Exit codes: 0 found, 1 not registered (or NAME is invalid), 2 usage\n"
     "error (or a NAME that is a file name), 3 no answer.\n"
     "\n"
@@ -167,8 +179,8 @@ constexpr char kListHelp[] =
     "  --exact            only states whose extra is STATE_TYPE's too\n"
     "  --training_id=ID   only states with this training id\n"
     "  --page_size=N      states per call to the server (default 100)\n"
-    "  --json             one State as JSON per line (JSON Lines), in the\n"
-    "                     proto's field order\n"
+    "  --json             one State per line (JSON Lines), in the proto3\n"
+    "                     JSON mapping, fields in the proto's order\n"
     "\n"
     "The text output is a table: NAME, REVISION, SIZE, SHA256 (its first 12\n"
     "digits) and URI; \"-\" for an unknown size or digest. Nothing is "
@@ -197,7 +209,8 @@ constexpr char kDeleteHelp[] =
     "A NAME whose training id is a weights-file extension (pt, pth, ckpt,\n"
     "bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is refused as a pasted\n"
     "file name (exit 2, with the NAME it probably meant); pass\n"
-    "--allow_file_extension if that really is the training id.\n"    "\n"
+    "--allow_file_extension if that really is the training id.\n"
+    "\n"
     "Flags:\n"
     "  --expected_revision=N   delete only if the state's revision is still "
     "N\n"
@@ -248,12 +261,17 @@ constexpr char kWatchHelp[] =
     "                       snapshot (resume from the last rev printed)\n"
     "  --wait               wait for a server that is not up yet instead of\n"
     "                       giving up after --timeout\n"
-    "  --json               one JSON object per line: each event as a\n"
-    "                       StateEvent (type, state, revision), then\n"
-    "                       {\"snapshot_complete\":true,\"revision\":\"R\"}, "
-    "and\n"
-    "                       {\"snapshot_restart\":true} before a restarted "
-    "snapshot\n"
+    "  --json               one JSON object per line, in the proto3 JSON\n"
+    "                       mapping: each event as a StateEvent\n"
+    "                       ({\"type\":\"TYPE_ADDED\",\"state\":...,"
+    "\"revision\":\"12\"}),\n"
+    "                       then {\"snapshotComplete\":true,\"revision\":"
+    "\"R\"}\n"
+    "                       (a WatchStatesResponse), and "
+    "{\"snapshotRestart\":true}\n"
+    "                       before a restarted snapshot. The text form is\n"
+    "                       for people (ADDED); the JSON form is the proto's\n"
+    "                       (TYPE_ADDED)\n"
     "\n"
     "Exit codes: 0 interrupted by SIGINT or SIGTERM after the server "
     "answered,\n"
@@ -316,6 +334,34 @@ constexpr char kImportHelp[] =
     "  statesctl import ~/.cache/mozuma/states\n"
     "  statesctl import /srv/states --uri_prefix=s3://models/states/\n";
 
+constexpr char kCompletionHelp[] =
+    "Usage: statesctl completion bash\n"
+    "\n"
+    "Prints a bash completion script for statesctl, made from its own table\n"
+    "of commands: it completes the commands, the global flags, each\n"
+    "command's flags, the commands after help, and folders after import.\n"
+    "Needs no server. cmake --install puts the script where bash-completion\n"
+    "finds it (share/bash-completion/completions/statesctl).\n"
+    "\n"
+    "Exit codes: 0 printed, 2 usage error (a shell other than bash).\n"
+    "\n"
+    "Examples:\n"
+    "  source <(statesctl completion bash)        # this shell only\n"
+    "  statesctl completion bash > ~/.local/share/bash-completion/"
+    "completions/statesctl\n";
+
+// The flags of `command` as the completion offers them: `--name=` for a
+// flag that takes a value, `--name` for a boolean one.
+std::string CompletionWords(const std::vector<std::string>& flags) {
+  std::vector<std::string> words;
+  for (const std::string& flag : flags) {
+    const absl::CommandLineFlag* found = absl::FindCommandLineFlag(flag);
+    const bool boolean = found != nullptr && found->IsOfType<bool>();
+    words.push_back(absl::StrCat("--", flag, boolean ? "" : "="));
+  }
+  return absl::StrJoin(words, " ");
+}
+
 }  // namespace
 
 const std::vector<Command>& Commands() {
@@ -329,7 +375,8 @@ const std::vector<Command>& Commands() {
        kAny,
        "validate takes at least one NAME",
        false,
-       RunValidate},
+       RunValidate,
+       false},
       {"compat",
        "compat TYPE CANDIDATE...",
        "Tells which CANDIDATE types load into a TYPE model.",
@@ -339,7 +386,8 @@ const std::vector<Command>& Commands() {
        kAny,
        "compat takes a TYPE and at least one CANDIDATE",
        false,
-       RunCompat},
+       RunCompat,
+       false},
       {"parse",
        "parse NAME",
        "Splits a dotted state key into its fields.",
@@ -349,7 +397,8 @@ const std::vector<Command>& Commands() {
        1,
        "parse takes exactly one NAME",
        false,
-       RunParse},
+       RunParse,
+       false},
       {"register",
        "register NAME URI",
        "Registers the state NAME with the weights at URI.",
@@ -360,7 +409,8 @@ const std::vector<Command>& Commands() {
        2,
        "register takes a NAME and a URI",
        false,
-       RunRegister},
+       RunRegister,
+       false},
       {"get",
        "get NAME",
        "Prints the state registered under NAME.",
@@ -370,7 +420,8 @@ const std::vector<Command>& Commands() {
        1,
        "get takes exactly one NAME",
        false,
-       RunGet},
+       RunGet,
+       false},
       {"list",
        "list [STATE_TYPE]",
        "Lists registered states, all or of one state type.",
@@ -380,7 +431,8 @@ const std::vector<Command>& Commands() {
        1,
        "list takes at most one STATE_TYPE",
        false,
-       RunList},
+       RunList,
+       false},
       {"delete",
        "delete NAME",
        "Deletes the state registered under NAME.",
@@ -390,7 +442,8 @@ const std::vector<Command>& Commands() {
        1,
        "delete takes exactly one NAME",
        false,
-       RunDelete},
+       RunDelete,
+       false},
       {"watch",
        "watch [STATE_TYPE]",
        "Prints the states, then every change, until stopped.",
@@ -400,7 +453,8 @@ const std::vector<Command>& Commands() {
        1,
        "watch takes at most one STATE_TYPE",
        true,
-       RunWatch},
+       RunWatch,
+       false},
       {"import",
        "import DIR",
        "Registers the state files of a MoZuMa local store.",
@@ -410,7 +464,19 @@ const std::vector<Command>& Commands() {
        1,
        "import takes exactly one DIR",
        false,
-       RunImport},
+       RunImport,
+       false},
+      {"completion",
+       "completion bash",
+       "Prints a bash completion script for statesctl.",
+       kCompletionHelp,
+       {},
+       1,
+       1,
+       "completion takes the name of the shell: statesctl completion bash",
+       false,
+       RunCompletion,
+       true},
   };
   return *commands;
 }
@@ -433,13 +499,35 @@ const std::set<std::string>& CommandSpecificFlags() {
   return *flags;
 }
 
+const std::vector<std::string>& GlobalFlags() {
+  static const std::vector<std::string>* const flags =
+      new std::vector<std::string>{"server", "timeout"};
+  return *flags;
+}
+
+std::vector<std::string> KnownFlags(const Command* command) {
+  std::vector<std::string> known;
+  const auto add = [&known](const std::string& flag) {
+    if (std::find(known.begin(), known.end(), flag) == known.end()) {
+      known.push_back(flag);
+    }
+  };
+  if (command != nullptr) {
+    for (const std::string& flag : command->flags) add(flag);
+  }
+  for (const std::string& flag : GlobalFlags()) add(flag);
+  for (const std::string& flag : CommandSpecificFlags()) add(flag);
+  return known;
+}
+
 std::string UsageText() {
   std::string text =
       "Talks to statesd, the MoZuMa state identity service and registry.\n"
       "\n"
-      "Usage: statesctl [--server=HOST:PORT] [--timeout=10s] COMMAND "
+      "Usage: statesctl [--server=ADDRESS] [--timeout=10s] [--json] COMMAND "
       "ARGS...\n"
       "       statesctl COMMAND --help    (or: statesctl help COMMAND)\n"
+      "       statesctl --version\n"
       "\n"
       "Commands:\n";
   for (const Command& command : Commands()) {
@@ -459,20 +547,29 @@ std::string UsageText() {
       "same without the training id (pytorch.resnet18.cls1000).\n"
       "\n"
       "Global flags:\n"
-      "  --server=ADDRESS   statesd's address: host:port, dns:///host:port "
-      "or\n"
-      "                     unix:/path (default 127.0.0.1:50051)\n"
-      "  --timeout=D        deadline of each call (default 10s; watch has "
-      "none)\n"
-      "  --json             JSON output: one document on stdout (errors "
-      "too);\n"
-      "                     list and watch print one object per line "
-      "(not import)\n"
+      "  --server=ADDRESS   statesd's address (default 127.0.0.1:50051):\n"
+      "                     host:port, http://host:port (plaintext, as in\n"
+      "                     buf curl), dns:///host:port or unix:/path\n"
+      "  --timeout=D        deadline of each call: 10s (default), 500ms, 1m;\n"
+      "                     a bare number is seconds; watch has none\n"
+      "  --json             JSON output: the proto3 JSON mapping,\n"
+      "                     as buf curl prints it, one document per line on\n"
+      "                     stdout; list and watch print one object per "
+      "line.\n"
+      "                     Errors too, usage errors included, as one line:\n"
+      "                     {\"error\":{\"code\":5,\"status\":\"NOT_FOUND\","
+      "\"message\":...,\n"
+      "                     \"details\":[...]}} (a google.rpc.Status)\n"
+      "  --version          print statesctl's release and API, then exit\n"
       "\n"
-      "Exit codes: 0 yes (all valid / all compatible / parsed / done), 1 no\n"
-      "(invalid, incompatible, not found, already registered, revision\n"
-      "mismatch, a failed import), 2 usage error, 3 no answer (server\n"
-      "unreachable or call failed).\n"
+      "Exit codes, the same for every command and error:\n"
+      "  0  yes: all valid / all compatible / parsed / found / done\n"
+      "  1  no: invalid, incompatible, not found, already registered with\n"
+      "     other content, revision mismatch, a failed import\n"
+      "  2  usage error: unknown command or flag, bad flag value, wrong\n"
+      "     arguments (nothing was sent to the server)\n"
+      "  3  no answer: the server could not be reached, took longer than\n"
+      "     --timeout, or failed the call\n"
       "\n"
       "Examples:\n"
       "  statesctl validate pytorch.resnet18.cls1000.imagenet\n"
@@ -482,8 +579,136 @@ std::string UsageText() {
       "  statesctl register pytorch.resnet18.cls1000.imagenet "
       "file:///srv/states/pytorch.resnet18.cls1000.imagenet.pt\n"
       "  statesctl list pytorch/resnet18\n"
-      "  statesctl import ~/.cache/mozuma/states\n");
+      "  statesctl --server=http://127.0.0.1:50051 get "
+      "pytorch.resnet18.cls1000.imagenet\n"
+      "  statesctl import ~/.cache/mozuma/states\n"
+      "  source <(statesctl completion bash)\n");
   return text;
+}
+
+std::string VersionText() {
+  return absl::StrCat("statesctl ", MOZUMA_STATES_VERSION, " (API ",
+                      v1::State::descriptor()->file()->package(), ")");
+}
+
+std::string VersionJson() {
+  return absl::StrCat(
+      "{\"version\":", JsonString(MOZUMA_STATES_VERSION),
+      ",\"api\":", JsonString(v1::State::descriptor()->file()->package()), "}");
+}
+
+std::string BashCompletionScript() {
+  std::vector<std::string> names;
+  for (const Command& command : Commands()) names.push_back(command.name);
+  names.push_back("help");
+  std::vector<std::string> value_flags;
+  for (const std::string& flag : KnownFlags(nullptr)) {
+    const absl::CommandLineFlag* found = absl::FindCommandLineFlag(flag);
+    if (found == nullptr || !found->IsOfType<bool>()) {
+      value_flags.push_back(flag);
+    }
+  }
+  std::string cases;
+  for (const Command& command : Commands()) {
+    absl::StrAppend(&cases, "    ", command.name, ") flags=\"$flags ",
+                    CompletionWords(command.flags), " --help\" ;;\n");
+  }
+
+  std::string script = absl::StrCat(
+      "# bash completion for statesctl, generated by `statesctl completion "
+      "bash`\n# from ",
+      VersionText(),
+      ". Load it with: source <(statesctl completion bash)\n"
+      "\n"
+      "_statesctl() {\n"
+      "  local cur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
+      "  local prev=\"\"\n"
+      "  (( COMP_CWORD > 0 )) && prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+      "  local commands=\"",
+      absl::StrJoin(names, " "),
+      "\"\n"
+      // Padded with spaces, for matching \" $name \".
+      "  local value_flags=\" ",
+      absl::StrJoin(value_flags, " "),
+      " \"\n"
+      "  local command=\"\" word name ended=0 count=0 i\n"
+      "  COMPREPLY=()\n"
+      "\n"
+      // Find the command and count its arguments. With '=' in
+      // COMP_WORDBREAKS (the default) bash splits --flag=value into three
+      // words: --flag, = and value.
+      "  for (( i = 1; i < COMP_CWORD; i++ )); do\n"
+      "    word=\"${COMP_WORDS[i]}\"\n"
+      "    if (( ! ended )); then\n"
+      "      if [[ $word == -- ]]; then ended=1; continue; fi\n"
+      "      if [[ $word == = ]]; then (( i++ )); continue; fi\n"
+      "      if [[ $word == -?* ]]; then\n"
+      "        name=\"${word#-}\"; name=\"${name#-}\"\n"
+      "        if [[ $name != *=* && $value_flags == *\" $name \"* &&\n"
+      "              ${COMP_WORDS[i+1]} != = ]]; then\n"
+      "          (( i++ ))\n"
+      "        fi\n"
+      "        continue\n"
+      "      fi\n"
+      "    fi\n"
+      "    if [[ -z $command ]]; then command=\"$word\"; else (( count++ )); "
+      "fi\n"
+      "  done\n"
+      "\n"
+      // A flag's value: after `--flag=` or `--flag `. Nothing to offer.
+      "  if [[ $cur == = || $prev == = ]]; then return 0; fi\n"
+      "  if [[ $prev == -?* && $prev != *=* ]]; then\n"
+      "    name=\"${prev#-}\"; name=\"${name#-}\"\n"
+      "    if [[ $value_flags == *\" $name \"* ]]; then return 0; fi\n"
+      "  fi\n"
+      "\n"
+      "  if (( ! ended )) && [[ $cur == -* ]]; then\n"
+      "    local flags=\"",
+      CompletionWords(GlobalFlags()),
+      "\"\n"
+      "    case $command in\n"
+      "    \"\") flags=\"$flags --json --help --version\" ;;\n",
+      cases,
+      "    *) flags=\"$flags --help\" ;;\n"
+      "    esac\n"
+      "    COMPREPLY=( $(compgen -W \"$flags\" -- \"$cur\") )\n"
+      // After --flag= comes its value: no space.
+      "    if [[ ${#COMPREPLY[@]} == 1 && ${COMPREPLY[0]} == *= ]]; then\n"
+      "      compopt -o nospace 2>/dev/null\n"
+      "    fi\n"
+      "    return 0\n"
+      "  fi\n"
+      "\n"
+      "  if [[ -z $command ]]; then\n"
+      "    COMPREPLY=( $(compgen -W \"$commands\" -- \"$cur\") )\n"
+      "    return 0\n"
+      "  fi\n"
+      "  case $command in\n"
+      "  help) (( count == 0 )) &&\n"
+      "        COMPREPLY=( $(compgen -W \"$commands\" -- \"$cur\") ) ;;\n"
+      "  completion) (( count == 0 )) &&\n"
+      "        COMPREPLY=( $(compgen -W \"bash\" -- \"$cur\") ) ;;\n"
+      "  import) if (( count == 0 )); then\n"
+      "        compopt -o filenames 2>/dev/null\n"
+      "        COMPREPLY=( $(compgen -d -- \"$cur\") )\n"
+      "      fi ;;\n"
+      "  esac\n"
+      "  return 0\n"
+      "}\n"
+      "\n"
+      "complete -F _statesctl statesctl\n");
+  return script;
+}
+
+int RunCompletion(const Client& /*client*/, const Invocation& invocation) {
+  if (invocation.args[0] != "bash") {
+    return UsageError(absl::StrCat(
+        "statesctl completes only bash, not \"", invocation.args[0],
+        "\" (zsh loads it after 'autoload bashcompinit && bashcompinit'): "
+        "statesctl completion bash"));
+  }
+  std::cout << BashCompletionScript() << std::flush;
+  return kYes;
 }
 
 }  // namespace mozuma::states::statesctl

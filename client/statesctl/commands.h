@@ -45,6 +45,9 @@ struct Command {
   // both before any thread starts, for the command to wait for.
   bool waits_for_signals;
   RunFunction run;
+  // True for a command that never calls the server (completion): --server
+  // is not checked for it.
+  bool local;
 };
 
 // Every command, in the order the usage text lists them.
@@ -56,8 +59,30 @@ const Command* FindCommand(absl::string_view name);
 // Every flag that only some commands take.
 const std::set<std::string>& CommandSpecificFlags();
 
+// The flags every command takes: server, timeout.
+const std::vector<std::string>& GlobalFlags();
+
+// Every flag statesctl knows, those of `command` (may be null) first, then
+// the global ones, then the rest: the order in which a misspelt flag is
+// matched against them.
+std::vector<std::string> KnownFlags(const Command* command);
+
 // The program's usage text: commands, global flags, exit codes, examples.
 std::string UsageText();
+
+// `statesctl 0.1.0 (API mozuma.states.v1)`: the release (project(VERSION)
+// in CMakeLists.txt) and the API package, without a newline.
+std::string VersionText();
+
+// The same under --json: {"version":"0.1.0","api":"mozuma.states.v1"}.
+std::string VersionJson();
+
+// The bash completion script that `statesctl completion bash` prints, made
+// from Commands(): it completes the commands, the global flags, each
+// command's own flags, the commands after `help`, and folders after
+// `import`. It defines the function _statesctl and registers it with
+// `complete`.
+std::string BashCompletionScript();
 
 int RunValidate(const Client& client, const Invocation& invocation);
 int RunCompat(const Client& client, const Invocation& invocation);
@@ -68,6 +93,8 @@ int RunList(const Client& client, const Invocation& invocation);
 int RunDelete(const Client& client, const Invocation& invocation);
 int RunWatch(const Client& client, const Invocation& invocation);
 int RunImport(const Client& client, const Invocation& invocation);
+// Prints BashCompletionScript(); the only shell it takes is "bash".
+int RunCompletion(const Client& client, const Invocation& invocation);
 
 }  // namespace mozuma::states::statesctl
 

@@ -2,13 +2,16 @@
 
 #include "absl/flags/flag.h"
 
-ABSL_FLAG(std::string, server, "127.0.0.1:50051",
-          "Address of statesd: host:port, dns:///host:port or unix:/path.");
+ABSL_FLAG(
+    std::string, server, "127.0.0.1:50051",
+    "Address of statesd: host:port, http://host:port (plaintext), "
+    "dns:///host:port or unix:/path (see mozuma::states::ChannelTarget).");
 ABSL_FLAG(bool, json, false,
-          "Print results as JSON instead of text: one document on stdout "
-          "(errors too); list and watch print one JSON object per line.");
+          "Print results in the proto3 JSON mapping (as buf curl does) "
+          "instead of text: one document per line on stdout, errors too.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
-          "Deadline of each call to the server (watch streams have none).");
+          "Deadline of each call to the server: 10s, 500ms, 1m; a bare "
+          "number is seconds (watch streams have none).");
 ABSL_FLAG(bool, type, false,
           "validate: read each NAME as a state type "
           "(backend.architecture[.extra...]) instead of a state key.");

@@ -183,7 +183,7 @@ int RunCompat(const Client& client, const Invocation& invocation) {
     std::cout << std::endl;
   }
   if (json) {
-    std::cout << "{\"state_type\":" << JsonString(args[0]) << ",\"results\":["
+    std::cout << "{\"stateType\":" << JsonString(args[0]) << ",\"results\":["
               << absl::StrJoin(items, ",") << "]}" << std::endl;
   }
   return all_compatible ? kYes : kNo;

@@ -10,8 +10,13 @@
 #include <iostream>
 #include <optional>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/statesctl/flags.h"
 #include "core/errors.h"
 #include "core/names.h"
 #include "google/protobuf/struct.pb.h"
@@ -19,9 +24,9 @@
 namespace mozuma::states::statesctl {
 
 std::string Json(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
+  // The defaults are the proto3 JSON mapping as buf curl prints it:
+  // lowerCamelCase names, no default values, enums by name, compact.
+  const google::protobuf::util::JsonPrintOptions options;
   // MessageToJsonString() converts through the binary form, whose map
   // entries come in hash order; a deterministic serialisation sorts them.
   std::string binary;
@@ -60,18 +65,63 @@ std::string WithFieldFirst(absl::string_view name, absl::string_view value,
   return out;
 }
 
+namespace {
+
+// The command UsageError() points to; empty before it is known.
+std::string& UsageCommand() {
+  static std::string* const command = new std::string;
+  return *command;
+}
+
+// For an error with no answer from the server: what to check.
+void PrintUnreachableHint(const absl::Status& status) {
+  const std::string server = absl::GetFlag(FLAGS_server);
+  if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+    std::cerr << "statesctl: no answer from " << server << " within "
+              << absl::FormatDuration(absl::GetFlag(FLAGS_timeout))
+              << "; pass a longer --timeout if the server is just slow"
+              << std::endl;
+    return;
+  }
+  std::cerr << "statesctl: cannot reach statesd at " << server
+            << ": is statesd running there? Start it, or pass "
+               "--server=HOST:PORT"
+            << std::endl;
+}
+
+}  // namespace
+
+std::string JsonError(const absl::Status& status) {
+  const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
+  const std::optional<google::rpc::BadRequest> bad = GetBadRequest(status);
+  std::vector<std::string> details;
+  if (info.has_value()) {
+    details.push_back(
+        WithFieldFirst("@type", JsonString(kErrorInfoTypeUrl), Json(*info)));
+  }
+  if (bad.has_value()) {
+    details.push_back(
+        WithFieldFirst("@type", JsonString(kBadRequestTypeUrl), Json(*bad)));
+  }
+  std::string error = absl::StrCat(
+      "{\"error\":{\"code\":", static_cast<int>(status.code()),
+      ",\"status\":", JsonString(absl::StatusCodeToString(status.code())));
+  // As the mapping does for any string field: left out when empty.
+  if (!status.message().empty()) {
+    absl::StrAppend(&error, ",\"message\":", JsonString(status.message()));
+  }
+  if (!details.empty()) {
+    absl::StrAppend(&error, ",\"details\":[", absl::StrJoin(details, ","), "]");
+  }
+  absl::StrAppend(&error, "}}");
+  return error;
+}
+
 int ReportError(const absl::Status& status, bool json) {
   const std::optional<google::rpc::ErrorInfo> info = GetErrorInfo(status);
   const std::optional<google::rpc::BadRequest> bad = GetBadRequest(status);
   if (json) {
-    std::string error = absl::StrCat(
-        "{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
-        ",\"message\":", JsonString(status.message()));
-    if (info.has_value())
-      absl::StrAppend(&error, ",\"error_info\":", Json(*info));
-    if (bad.has_value())
-      absl::StrAppend(&error, ",\"bad_request\":", Json(*bad));
-    std::cout << "{\"error\":" << error << "}}" << std::endl;
+    std::cout << JsonError(status) << std::endl;
   } else {
     std::cerr << "statesctl: " << absl::StatusCodeToString(status.code());
     if (info.has_value()) std::cerr << " (" << info->reason() << ")";
@@ -83,6 +133,13 @@ int ReportError(const absl::Status& status, bool json) {
         std::cerr << "  " << violation.field() << ": "
                   << violation.description() << std::endl;
       }
+    }
+    // The server's own UNAVAILABLE (draining) carries an ErrorInfo; gRPC's
+    // for a server it never reached does not.
+    if (!info.has_value() &&
+        (status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded)) {
+      PrintUnreachableHint(status);
     }
   }
   switch (status.code()) {
@@ -98,9 +155,27 @@ int ReportError(const absl::Status& status, bool json) {
 }
 
 int UsageError(absl::string_view message) {
-  std::cerr << "statesctl: " << message << "\n"
-            << "Run 'statesctl --help' for usage." << std::endl;
+  const std::string help =
+      UsageCommand().empty()
+          ? std::string("statesctl --help")
+          : absl::StrCat("statesctl ", UsageCommand(), " --help");
+  if (absl::GetFlag(FLAGS_json)) {
+    google::rpc::ErrorInfo info;
+    info.set_reason(kUsageErrorReason);
+    info.set_domain(kUsageErrorDomain);
+    (*info.mutable_metadata())["help"] = help;
+    absl::Status status = absl::InvalidArgumentError(message);
+    status.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+    std::cout << JsonError(status) << std::endl;
+  } else {
+    std::cerr << "statesctl: " << message << "\n"
+              << "Run '" << help << "' for usage." << std::endl;
+  }
   return kUsage;
+}
+
+void SetUsageCommand(absl::string_view command) {
+  UsageCommand() = std::string(command);
 }
 
 std::string HumanBytes(std::int64_t size) {

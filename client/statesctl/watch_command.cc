@@ -100,8 +100,12 @@ int RunWatch(const Client& client, const Invocation& invocation) {
     }
     if (r.snapshot_complete()) {
       if (json) {
-        std::cout << "{\"snapshot_complete\":true,\"revision\":\""
-                  << r.revision() << "\"}\n";
+        // The response itself, less its events: the proto3 JSON mapping's
+        // {"snapshotComplete":true,"revision":"R"}.
+        v1::WatchStatesResponse marker;
+        marker.set_snapshot_complete(true);
+        marker.set_revision(r.revision());
+        std::cout << Json(marker) << "\n";
       } else {
         std::cout << "# snapshot complete: " << snapshot_states
                   << " states at rev " << r.revision() << "\n";
@@ -135,7 +139,7 @@ int RunWatch(const Client& client, const Invocation& invocation) {
               << std::endl;
     if (retry.restarts_snapshot) {
       snapshot_states = 0;
-      std::cout << (json ? "{\"snapshot_restart\":true}"
+      std::cout << (json ? "{\"snapshotRestart\":true}"
                          : "# snapshot restarts")
                 << std::endl;
     }

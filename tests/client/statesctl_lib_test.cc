@@ -1,14 +1,19 @@
 // The parts of statesctl that need no server: hashing and URIs of local
-// files, the command line scan, and the output formatters.
+// files, the command line scan and flag parsing, the command table (help,
+// version, completion script), and the output formatters.
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "client/statesctl/arguments.h"
 #include "client/statesctl/command_line.h"
 #include "client/statesctl/commands.h"
+#include "client/statesctl/flags.h"
 #include "client/statesctl/local_files.h"
 #include "client/statesctl/output.h"
+#include "core/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
@@ -19,6 +24,7 @@ namespace {
 using ::mozuma::states::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
 
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream(path, std::ios::binary) << content;
@@ -106,39 +112,130 @@ TEST(ArgumentsTest, StateTypesTakeDotsOrSlashes) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(ScanCommandLineTest, FindsTheCommandAndCollectsLabels) {
-  std::vector<std::string> args = {
-      "statesctl", "--server", "host:1", "--label=a=1",
-      "register",  "--label",  "b=x=y",  "--nooverwrite",
-      "--json",    "n.a.m",    "--",     "--label=c"};
+// argv for ScanCommandLine(), pointing into `args`.
+std::vector<char*> Argv(std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
-  ScannedCommandLine scan =
-      ScanCommandLine(static_cast<int>(argv.size()), argv.data());
+  return argv;
+}
+
+ScannedCommandLine Scan(std::vector<std::string> args) {
+  std::vector<char*> argv = Argv(args);
+  return ScanCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ScanCommandLineTest, FindsTheCommandAndCollectsLabels) {
+  ScannedCommandLine scan = Scan(
+      {"statesctl", "--server", "host:1", "--label=a=1", "register", "--label",
+       "b=x=y", "--nooverwrite", "--json", "n.a.m", "--", "--label=c"});
   EXPECT_EQ(scan.command, "register");
   EXPECT_FALSE(scan.help);
+  EXPECT_FALSE(scan.version);
   EXPECT_TRUE(scan.error.empty());
   EXPECT_THAT(scan.labels, ElementsAre("a=1", "b=x=y"));
   EXPECT_EQ(scan.flags,
             (std::set<std::string>{"json", "label", "overwrite", "server"}));
-  std::vector<std::string> kept(scan.argv.begin(), scan.argv.end());
-  EXPECT_THAT(
-      kept, ElementsAre("statesctl", "--server", "host:1", "register",
-                        "--nooverwrite", "--json", "n.a.m", "--", "--label=c"));
+  EXPECT_THAT(scan.positional, ElementsAre("register", "n.a.m", "--label=c"));
+  std::vector<std::string> flags;
+  for (const FlagArgument& flag : scan.flag_arguments) {
+    flags.push_back(flag.name + "=" + flag.value + " (" + flag.spelling + ")");
+  }
+  EXPECT_THAT(flags, ElementsAre("server=host:1 (--server host:1)",
+                                 "overwrite=false (--nooverwrite)",
+                                 "json=true (--json)"));
 }
 
-TEST(ScanCommandLineTest, HelpAndMissingValues) {
-  std::vector<std::string> args = {"statesctl", "--json", "list", "-h"};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  ScannedCommandLine scan = ScanCommandLine(4, argv.data());
+TEST(ScanCommandLineTest, HelpVersionAndMissingValues) {
+  ScannedCommandLine scan = Scan({"statesctl", "--json", "list", "-h"});
   EXPECT_TRUE(scan.help);
   EXPECT_EQ(scan.command, "list");
+  EXPECT_TRUE(Scan({"statesctl", "--version"}).version);
+  EXPECT_TRUE(Scan({"statesctl", "-version"}).version);
 
-  std::vector<std::string> dangling = {"statesctl", "register", "--label"};
-  argv.clear();
-  for (std::string& arg : dangling) argv.push_back(arg.data());
-  EXPECT_FALSE(ScanCommandLine(3, argv.data()).error.empty());
+  ScannedCommandLine dangling = Scan({"statesctl", "register", "--label"});
+  EXPECT_THAT(dangling.error, HasSubstr("--label=KEY=VALUE"));
+  EXPECT_TRUE(dangling.labels.empty());
+  EXPECT_THAT(Scan({"statesctl", "list", "--timeout"}).error,
+              HasSubstr("--timeout needs a value"));
+  // An unknown flag takes no value: the next argument stays positional.
+  ScannedCommandLine unknown = Scan({"statesctl", "--exactt", "list"});
+  EXPECT_EQ(unknown.command, "list");
+  ASSERT_EQ(unknown.flag_arguments.size(), 1u);
+  EXPECT_EQ(unknown.flag_arguments[0].name, "exactt");
+}
+
+TEST(ApplyFlagsTest, UnknownFlagsNameTheClosestKnownOne) {
+  absl::FlagSaver saver;
+  const std::vector<std::string> known = KnownFlags(FindCommand("list"));
+  absl::Status status =
+      ApplyFlags(Scan({"statesctl", "list", "--exactt"}), known);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(), "unknown flag --exactt; did you mean --exact?");
+  EXPECT_EQ(ApplyFlags(Scan({"statesctl", "list", "--training-id=x"}), known)
+                .message(),
+            "unknown flag --training-id; did you mean --training_id?");
+  EXPECT_EQ(
+      ApplyFlags(Scan({"statesctl", "--frobnicate", "list"}), known).message(),
+      "unknown flag --frobnicate");
+  // Abseil's own flags are not statesctl's.
+  EXPECT_THAT(
+      ApplyFlags(Scan({"statesctl", "--flagfile=x", "list"}), known).message(),
+      HasSubstr("unknown flag --flagfile"));
+}
+
+TEST(ApplyFlagsTest, BadValuesSayWhatAValidOneLooksLike) {
+  absl::FlagSaver saver;
+  const std::vector<std::string> known = KnownFlags(FindCommand("list"));
+  EXPECT_EQ(
+      ApplyFlags(Scan({"statesctl", "--timeout=5x", "list"}), known).message(),
+      "invalid --timeout \"5x\": give a duration such as 5s, 500ms or 1m (a "
+      "bare number is seconds)");
+  EXPECT_THAT(ApplyFlags(Scan({"statesctl", "--page_size=ten", "list"}), known)
+                  .message(),
+              HasSubstr("give a whole number"));
+  EXPECT_THAT(
+      ApplyFlags(Scan({"statesctl", "--json=maybe", "list"}), known).message(),
+      HasSubstr("give true or false"));
+  EXPECT_THAT(
+      ApplyFlags(Scan({"statesctl", "--nojson=true", "list"}), known).message(),
+      HasSubstr("write --json=false"));
+}
+
+TEST(ApplyFlagsTest, SetsEveryFlagEvenAfterAnError) {
+  absl::FlagSaver saver;
+  const std::vector<std::string> known = KnownFlags(FindCommand("list"));
+  EXPECT_FALSE(
+      ApplyFlags(Scan({"statesctl", "--bogus", "list", "--json"}), known).ok());
+  EXPECT_TRUE(absl::GetFlag(FLAGS_json));
+}
+
+TEST(ApplyFlagsTest, ABareNumberIsSecondsForTimeout) {
+  absl::FlagSaver saver;
+  const std::vector<std::string> known = KnownFlags(FindCommand("get"));
+  ASSERT_TRUE(
+      ApplyFlags(Scan({"statesctl", "--timeout=5", "get"}), known).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_timeout), absl::Seconds(5));
+  ASSERT_TRUE(
+      ApplyFlags(Scan({"statesctl", "--timeout", "0.25", "get"}), known).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_timeout), absl::Milliseconds(250));
+  ASSERT_TRUE(
+      ApplyFlags(Scan({"statesctl", "--timeout=1m", "get"}), known).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_timeout), absl::Minutes(1));
+}
+
+TEST(ClosestNameTest, PrefixesTyposAndSwaps) {
+  const std::vector<std::string> names = {"exact", "expected_revision",
+                                          "training_id", "timeout", "json"};
+  EXPECT_EQ(ClosestName("exactt", names), "exact");
+  EXPECT_EQ(ClosestName("tiemout", names), "timeout");
+  EXPECT_EQ(ClosestName("JSON", names), "json");
+  EXPECT_EQ(ClosestName("jsn", names), "json");
+  EXPECT_EQ(ClosestName("training-id", names), "training_id");
+  EXPECT_EQ(ClosestName("expected", names), "expected_revision");
+  // "ex" begins two names and is too short to guess from.
+  EXPECT_EQ(ClosestName("ex", names), "");
+  EXPECT_EQ(ClosestName("verbose", names), "");
+  EXPECT_EQ(ClosestName("", names), "");
 }
 
 TEST(CommandsTest, EveryCommandHasHelpWithAnExample) {
@@ -155,6 +252,29 @@ TEST(CommandsTest, EveryCommandHasHelpWithAnExample) {
     }
   }
   EXPECT_THAT(UsageText(), HasSubstr("import DIR"));
+  EXPECT_THAT(UsageText(), HasSubstr("completion bash"));
+  EXPECT_THAT(UsageText(), HasSubstr("2  usage error"));
+}
+
+TEST(CommandsTest, VersionNamesTheReleaseAndTheApi) {
+  EXPECT_THAT(VersionText(), MatchesRegex(R"(statesctl [0-9]+\.[0-9]+\.[0-9]+ )"
+                                          R"(\(API mozuma\.states\.v1\))"));
+  EXPECT_THAT(
+      VersionJson(),
+      MatchesRegex(R"(\{"version":"[0-9.]+","api":"mozuma\.states\.v1"\})"));
+}
+
+TEST(CommandsTest, TheCompletionScriptCoversEveryCommandAndFlag) {
+  const std::string script = BashCompletionScript();
+  EXPECT_THAT(script, HasSubstr("complete -F _statesctl statesctl\n"));
+  for (const Command& command : Commands()) {
+    EXPECT_THAT(script, HasSubstr(std::string(" ") + command.name))
+        << command.name;
+    for (const std::string& flag : command.flags) {
+      EXPECT_THAT(script, HasSubstr("--" + flag)) << command.name;
+    }
+  }
+  EXPECT_THAT(script, HasSubstr("--server= --timeout="));
 }
 
 TEST(OutputTest, HumanBytes) {
@@ -175,20 +295,51 @@ TEST(OutputTest, TablesAlignByCharacters) {
             "x         3  s3://b\n");
 }
 
-TEST(OutputTest, JsonSortsLabelsAndKeepsFieldOrder) {
+TEST(OutputTest, JsonIsTheProto3MappingSortedAndCompact) {
   v1::State state;
+  state.mutable_state_key()->mutable_state_type()->set_backend("pytorch");
   state.mutable_state_key()->set_training_id("t");
   state.set_uri("file:///x");
+  state.set_revision(12);
   for (const char* key : {"zeta", "alpha", "mid", "beta"}) {
     (*state.mutable_labels())[key] = "v";
   }
   const std::string json = Json(state);
-  EXPECT_THAT(json, HasSubstr("\"labels\":{\"alpha\":\"v\",\"beta\":\"v\","
-                              "\"mid\":\"v\",\"zeta\":\"v\"}"));
-  EXPECT_LT(json.find("\"state_key\""), json.find("\"uri\""));
-  EXPECT_LT(json.find("\"uri\""), json.find("\"revision\""));
-  // Unset optional size_bytes stays absent; unknown is not 0.
-  EXPECT_EQ(json.find("size_bytes"), std::string::npos);
+  EXPECT_EQ(json,
+            "{\"stateKey\":{\"stateType\":{\"backend\":\"pytorch\"},"
+            "\"trainingId\":\"t\"},\"uri\":\"file:///x\","
+            "\"labels\":{\"alpha\":\"v\",\"beta\":\"v\",\"mid\":\"v\","
+            "\"zeta\":\"v\"},\"revision\":\"12\"}");
+  // Unset optional size_bytes stays absent; a set 0 is printed.
+  state.set_size_bytes(0);
+  EXPECT_THAT(Json(state), HasSubstr("\"sizeBytes\":\"0\""));
+
+  v1::StateEvent event;
+  event.set_type(v1::StateEvent::TYPE_ADDED);
+  EXPECT_EQ(Json(event), "{\"type\":\"TYPE_ADDED\"}");
+  EXPECT_EQ(Json(v1::WatchStatesResponse()), "{}");
+}
+
+TEST(OutputTest, JsonErrorIsAGoogleRpcStatus) {
+  absl::Status status =
+      MakeError(absl::StatusCode::kNotFound, "STATE_NOT_FOUND",
+                "state a.b.c is not registered", {{"name", "a.b.c"}});
+  EXPECT_EQ(JsonError(status),
+            "{\"error\":{\"code\":5,\"status\":\"NOT_FOUND\","
+            "\"message\":\"state a.b.c is not registered\",\"details\":[{"
+            "\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+            "\"reason\":\"STATE_NOT_FOUND\",\"domain\":\"mozuma.states.v1\","
+            "\"metadata\":{\"name\":\"a.b.c\"}}]}}");
+  v1::Violation violation;
+  violation.set_field("state.uri");
+  violation.set_description("is empty");
+  const std::string invalid =
+      JsonError(InvalidFieldsError("INVALID_STATE", {violation}));
+  EXPECT_THAT(invalid, HasSubstr("{\"@type\":\"type.googleapis.com/"
+                                 "google.rpc.BadRequest\",\"fieldViolations\":"
+                                 "[{\"field\":\"state.uri\""));
+  EXPECT_EQ(JsonError(absl::UnavailableError("")),
+            "{\"error\":{\"code\":14,\"status\":\"UNAVAILABLE\"}}");
 }
 
 }  // namespace

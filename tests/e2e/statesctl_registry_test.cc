@@ -142,7 +142,16 @@ TEST_F(StatesctlRegistryTest, RegisterGetDeleteRoundTrip) {
   google::protobuf::Struct state = Json(json.stdout_text);
   EXPECT_EQ(state.fields().at("name").string_value(), name);
   EXPECT_EQ(state.fields().at("revision").string_value(), "2");
-  EXPECT_TRUE(state.fields().at("labels").struct_value().fields().empty());
+  EXPECT_EQ(state.fields()
+                .at("stateKey")
+                .struct_value()
+                .fields()
+                .at("trainingId")
+                .string_value(),
+            "imagenet");
+  // The proto3 JSON mapping: empty maps and unset fields are left out.
+  EXPECT_FALSE(state.fields().contains("labels"));
+  EXPECT_FALSE(state.fields().contains("sizeBytes"));
 
   CommandResult mismatch = Run({"delete", name, "--expected_revision=1"});
   EXPECT_EQ(mismatch.exit_code, 1);
@@ -233,7 +242,7 @@ TEST_F(StatesctlRegistryTest, ListPrintsATableOrJsonLinesOverEveryPage) {
                                  "pytorch.resnet50.imagenet"));
   // The proto's field order, so that runs compare equal.
   const std::string first = Lines(json.stdout_text)[0];
-  EXPECT_EQ(first.rfind("{\"state_key\":", 0), 0u) << first;
+  EXPECT_EQ(first.rfind("{\"stateKey\":", 0), 0u) << first;
 
   CommandResult none = Run({"list", "tensorflow/vgg16"});
   EXPECT_EQ(none.exit_code, 0);
@@ -299,7 +308,7 @@ TEST_F(StatesctlRegistryTest, ImportRegistersStateFilesAndIsSafeToRerun) {
   EXPECT_EQ(state.fields().at("uri").string_value(),
             "file://" + store + "/pytorch.resnet18.cls1000.imagenet.pt");
   EXPECT_EQ(state.fields().at("sha256").string_value(), kAbcSha256);
-  EXPECT_EQ(state.fields().at("size_bytes").string_value(), "3");
+  EXPECT_EQ(state.fields().at("sizeBytes").string_value(), "3");
   EXPECT_EQ(
       Json(Run({"--json", "get", "pytorch.clip-image-rn50.clip"}).stdout_text)
           .fields()
@@ -448,6 +457,22 @@ TEST_F(StatesctlRegistryTest, WatchJsonAndStartRevision) {
   absl::StatusOr<int> code = (*watch)->Wait(kWait);
   ASSERT_TRUE(code.ok()) << code.status();
   EXPECT_EQ(*code, 0) << (*watch)->Output();
+
+  // Without --start_revision: the snapshot, then the end of it as the
+  // WatchStatesResponse that says so.
+  absl::StatusOr<std::unique_ptr<Subprocess>> snapshot =
+      Subprocess::Start(Argv({"--json", "watch", "pytorch/resnet18"}));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  output = (*snapshot)->WaitForOutput(
+      "{\"snapshotComplete\":true,\"revision\":\"2\"}\n", kWait);
+  ASSERT_TRUE(output.ok()) << output.status() << (*snapshot)->Output();
+  lines = Lines(*output);
+  ASSERT_EQ(lines.size(), 3u) << *output;
+  EXPECT_EQ(Json(lines[0]).fields().at("type").string_value(), "TYPE_ADDED");
+  (*snapshot)->Signal(SIGINT);
+  code = (*snapshot)->Wait(kWait);
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0) << (*snapshot)->Output();
 
   CommandResult future = Run({"watch", "--start_revision=1000"});
   EXPECT_EQ(future.exit_code, 1);
