@@ -86,10 +86,11 @@ struct WatchRetry {
   // once per repetition: false while nothing of the new snapshot has
   // arrived yet.
   bool restarts_snapshot = false;
-  // Whether the server answered any stream of this watcher before this
-  // failure (see StateWatcher::answered()). False on every retry of a
-  // watcher whose address has never answered: nothing listens there, the
-  // host is down, or the address is wrong.
+  // Whether the server has answered this watcher so far, the error that
+  // broke this stream included (StateWatcher::answered(): a SERVER_DRAINING
+  // is an answer, gRPC's own UNAVAILABLE for a failed connection is not).
+  // False on every retry of a watcher whose address has never answered:
+  // nothing listens there, the host is down, or the address is wrong.
   bool answered = false;
 };
 
@@ -103,8 +104,9 @@ struct WatchResume {
   int failed_attempts = 0;
   // The error that broke the last of them.
   absl::Status error;
-  // True when the stream repeats the snapshot (WatchRetry::
-  // restarts_snapshot): its first message belongs to the new snapshot.
+  // True when the stream repeats the snapshot (see
+  // WatchRetry::restarts_snapshot): its first message belongs to the new
+  // snapshot.
   bool restarts_snapshot = false;
   // Whether the server had answered this watcher before the failures: false
   // when this is the first answer of a server that was not up when the
