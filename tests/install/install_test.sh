@@ -115,7 +115,7 @@ step "installing $build_dir into $prefix"
 timeout 120 "$cmake" --install "$build_dir" --prefix "$prefix" \
   >"$work/install.log" 2>&1 || fail "cmake --install failed"
 for file in \
-    bin/statesd bin/statesctl \
+    bin/statesd bin/statesctl share/bash-completion/completions/statesctl \
     lib/libmozuma_states_client.a lib/libmozuma_states_core.a \
     lib/libmozuma_states_grpc.a lib/libmozuma_states_proto.a \
     lib/cmake/MozumaStates/MozumaStatesConfig.cmake \
