@@ -23,7 +23,9 @@ StatesError              any other                any
 
 The client raises two errors of its own, with `code` None: a
 `StateAlreadyExistsError` with reason `STATE_FILE_EXISTS` when
-`GrpcStateStore.save` finds a different file where it would write, and a
+`GrpcStateStore.save` finds other bytes in a file it must not replace (a
+registered file changed by hand; any existing file on a file system
+without flock()), and a
 `StateIntegrityError` when loaded bytes do not match the registered
 SHA-256 or size.
 
@@ -143,9 +145,10 @@ class StateAlreadyExistsError(StatesError, ValueError):
     is registered with a different `uri`, `sha256`, `size_bytes` or `labels`;
     `metadata` holds its `name` and stored `revision`.
 
-    From `GrpcStateStore.save` (code None, reason `STATE_FILE_EXISTS`): a
-    different file is already where the state would be written; `metadata`
-    holds its `name` and `path`.
+    From `GrpcStateStore.save` (code None, reason `STATE_FILE_EXISTS`):
+    other bytes are in a file it must not replace, where the state would be
+    written (see mozuma_states.store); `metadata` holds its `name` and
+    `path`.
     """
 
 
