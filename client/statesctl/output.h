@@ -41,8 +41,9 @@ inline constexpr char kUsageErrorReason[] = "USAGE_ERROR";
 // the output reads the same from one run to the next.
 std::string Json(const google::protobuf::Message& message);
 
-// Returns `text` as a JSON string. JSON output must be UTF-8 and argv need
-// not be: invalid bytes are written as \xHH.
+// Returns `text`, whole, as a JSON string. JSON output must be UTF-8 and
+// argv need not be: each byte that is not part of well-formed UTF-8 is
+// written as the four characters \xHH.
 std::string JsonString(absl::string_view text);
 
 // Returns JSON object `object` with `"name": value` inserted first.

@@ -320,6 +320,17 @@ TEST(OutputTest, JsonIsTheProto3MappingSortedAndCompact) {
   EXPECT_EQ(Json(v1::WatchStatesResponse()), "{}");
 }
 
+TEST(OutputTest, JsonStringKeepsEverythingAndEscapesBadBytes) {
+  EXPECT_EQ(JsonString("r\xC3\xA9snet"), "\"r\xC3\xA9snet\"");
+  EXPECT_EQ(JsonString("a\"b\n"), "\"a\\\"b\\n\"");
+  // A lone continuation byte, an overlong '/', a surrogate, a cut sequence.
+  EXPECT_EQ(JsonString("x\x80y\xC0\xAFz\xED\xA0\x80\xE6\xA8"),
+            "\"x\\\\x80y\\\\xC0\\\\xAFz\\\\xED\\\\xA0\\\\x80"
+            "\\\\xE6\\\\xA8\"");
+  const std::string long_message(1000, 'm');
+  EXPECT_EQ(JsonString(long_message), "\"" + long_message + "\"");
+}
+
 TEST(OutputTest, JsonErrorIsAGoogleRpcStatus) {
   absl::Status status =
       MakeError(absl::StatusCode::kNotFound, "STATE_NOT_FOUND",
