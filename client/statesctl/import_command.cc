@@ -324,6 +324,21 @@ int RunImport(const Client& client, const Invocation& invocation) {
       continue;
     }
 
+    // `x.pth.pt` and the like: a file renamed by appending .pt, whose
+    // training id would be the other extension.
+    if (std::optional<FileNameProblem> problem = CheckFileName(name)) {
+      report.Failed(
+          file_name,
+          absl::StrCat("not a state name: without .pt it still ends in .",
+                       PrintableValue(problem->extension), ", a file extension",
+                       problem->suggestion.empty()
+                           ? std::string()
+                           : absl::StrCat("; rename it to ",
+                                          PrintableValue(problem->suggestion),
+                                          kStateFileSuffix)));
+      continue;
+    }
+
     const std::string path = entry.path().string();
     std::optional<HashingProgress> progress;
     if (entry.file_size(error) >=

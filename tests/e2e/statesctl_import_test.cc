@@ -187,5 +187,22 @@ TEST_F(StatesctlImportTest, JsonReportsEachOutcomeAndTheCounts) {
   EXPECT_EQ(summary.at("skipped").number_value(), 1);
 }
 
+TEST_F(StatesctlImportTest, AFileNamedWithTwoExtensionsFails) {
+  const std::string store = dir_.File("store");
+  std::filesystem::create_directories(store);
+  std::ofstream(store + "/pytorch.resnet18.imagenet.pth.pt") << "abc";
+  CommandResult result = Run({"import", store});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.stderr_text,
+              HasSubstr("failed pytorch.resnet18.imagenet.pth.pt: not a state "
+                        "name: without .pt it still ends in .pth, a file "
+                        "extension; rename it to "
+                        "pytorch.resnet18.imagenet.pt"));
+  EXPECT_EQ(
+      Run({"get", "--allow_file_extension", "pytorch.resnet18.imagenet.pth"})
+          .exit_code,
+      1);
+}
+
 }  // namespace
 }  // namespace mozuma::states
