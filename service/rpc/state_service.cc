@@ -38,8 +38,10 @@ StateService::StateService(ServiceLimits limits, StateStore& store,
       registry_(store, limits, [this] { watches_.Notify(); }) {}
 
 StateService::~StateService() {
+#ifdef MOZUMA_STATES_TEST_HOOKS
   std::lock_guard<std::mutex> lock(delayed_mutex_);
   for (std::thread& thread : delayed_) thread.join();
+#endif
 }
 
 template <typename Handlers, typename Request, typename Response>
@@ -57,6 +59,10 @@ grpc::ServerUnaryReactor* StateService::Serve(
 void StateService::Finish(grpc::CallbackServerContext* context,
                           grpc::ServerUnaryReactor* reactor,
                           grpc::Status status) {
+#ifndef MOZUMA_STATES_TEST_HOOKS
+  (void)context;
+  reactor->Finish(std::move(status));
+#else
   if (delay_ <= absl::ZeroDuration()) {
     reactor->Finish(std::move(status));
     return;
@@ -71,6 +77,7 @@ void StateService::Finish(grpc::CallbackServerContext* context,
     }
     reactor->Finish(status);
   });
+#endif
 }
 
 grpc::ServerUnaryReactor* StateService::ValidateStateTypes(

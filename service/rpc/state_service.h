@@ -54,9 +54,12 @@ class StateService final : public StateServiceBase {
   StateService(const StateService&) = delete;
   StateService& operator=(const StateService&) = delete;
 
+#ifdef MOZUMA_STATES_TEST_HOOKS
   // Delays the answer to every call by `delay` (default zero), holding a
-  // thread per call meanwhile. For tests of draining only: never in service.
+  // thread per call meanwhile. For tests of draining only: compiled only into
+  // the test build of the server (statesd_testing), never into statesd.
   void TEST_SetResponseDelay(absl::Duration delay) { delay_ = delay; }
+#endif
 
   grpc::ServerUnaryReactor* ValidateStateTypes(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
@@ -111,9 +114,11 @@ class StateService final : public StateServiceBase {
   const StateHandlers handlers_;
   WatchHub watches_;
   const RegistryHandlers registry_;
+#ifdef MOZUMA_STATES_TEST_HOOKS
   absl::Duration delay_ = absl::ZeroDuration();
   std::mutex delayed_mutex_;
   std::vector<std::thread> delayed_;  // guarded by delayed_mutex_
+#endif
 };
 
 }  // namespace mozuma::states

@@ -1,14 +1,51 @@
 #include "service/server/server.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.pb.h"
+#include "service/server/listen_address.h"
 
 namespace mozuma::states {
 namespace {
+
+// gRPC's log lines. While a server binds they are held back, because a
+// failed bind is reported by Start() in one line of its own; the last one
+// held is kept for a failure Start() cannot explain. Otherwise each goes to
+// stderr in one line, as gRPC's default does.
+std::atomic<int> binding_servers{0};
+std::mutex held_mutex;
+std::string held_line;  // guarded by held_mutex
+
+void LogGrpcLine(gpr_log_func_args* args) {
+  if (binding_servers.load() > 0) {
+    std::lock_guard<std::mutex> lock(held_mutex);
+    held_line = args->message;
+    return;
+  }
+  const char* file = std::strrchr(args->file, '/');
+  std::fprintf(stderr, "%s grpc %s:%d] %s\n",
+               gpr_log_severity_string(args->severity),
+               file == nullptr ? args->file : file + 1, args->line,
+               args->message);
+}
+
+// The innermost os_error of a gRPC error tree, or the line itself.
+std::string SummarizeGrpcLine(const std::string& line) {
+  const std::string key = "os_error:\"";
+  const std::size_t at = line.rfind(key);
+  if (at == std::string::npos) return line.substr(0, line.find('{'));
+  const std::size_t end = line.find('"', at + key.size());
+  return line.substr(at + key.size(), end - at - key.size());
+}
 
 // `host:port` with the port replaced by `port`; other schemes unchanged.
 std::string BoundAddress(const std::string& listen, int port) {
@@ -32,10 +69,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   // so that reflection can describe grpc.health.v1.Health.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
 
+  // Catches what gRPC would misreport or silently accept: a malformed
+  // address, and a bind that would fail or steal a unix socket.
+  absl::StatusOr<ListenAddress> address = ParseListenAddress(options.listen);
+  if (!address.ok()) return address.status();
+  if (absl::Status can = CheckCanListen(*address); !can.ok()) return can;
+
   auto service =
       std::make_unique<StateService>(options.limits, *store, options.watch);
+#ifdef MOZUMA_STATES_TEST_HOOKS
   service->TEST_SetResponseDelay(options.TEST_response_delay);
+#endif
 
+  static std::once_flag log_installed;
+  std::call_once(log_installed, [] { gpr_set_log_function(LogGrpcLine); });
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
@@ -53,11 +100,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 20 * 1000);
   builder.RegisterService(service.get());
+  ++binding_servers;
   std::unique_ptr<grpc::Server> grpc_server = builder.BuildAndStart();
+  --binding_servers;
   if (grpc_server == nullptr || port == 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on \"", options.listen,
-        "\": the address is malformed, in use, or not on this machine"));
+    // Something took the address since the check, or gRPC failed for a
+    // reason of its own: say which.
+    if (absl::Status can = CheckCanListen(*address); !can.ok()) return can;
+    std::lock_guard<std::mutex> lock(held_mutex);
+    return absl::UnknownError(
+        absl::StrCat("gRPC could not listen: ", SummarizeGrpcLine(held_line)));
   }
   std::unique_ptr<Server> server(
       new Server(std::move(store), std::move(service),

@@ -25,16 +25,25 @@ struct ServerOptions {
   WatchHubOptions watch;
   // The largest request accepted, in bytes.
   int max_request_bytes = 4 * 1024 * 1024;
-  // See StateService::TEST_SetResponseDelay().
+#ifdef MOZUMA_STATES_TEST_HOOKS
+  // See StateService::TEST_SetResponseDelay(). Only in the test build of
+  // the server (statesd_testing); statesd has no such option.
   absl::Duration TEST_response_delay = absl::ZeroDuration();
+#endif
 };
 
 // A running server. Thread-safe. Destroying it drains with no grace period.
 class Server {
  public:
-  // Builds and starts the server. Returns UNAVAILABLE when the address
-  // cannot be bound (in use, or not local), INVALID_ARGUMENT for a
-  // malformed address.
+  // Builds and starts the server. When it cannot listen on
+  // `options.listen`, returns an error whose one-line message names the
+  // cause (see CheckCanListen() in listen_address.h for the codes):
+  // INVALID_ARGUMENT for a malformed address or a host that does not
+  // resolve, UNAVAILABLE for an address in use by another process (gRPC's
+  // SO_REUSEPORT is off, so a second server never shares a port with the
+  // first), FAILED_PRECONDITION for an address not of this machine,
+  // PERMISSION_DENIED for a privileged port, UNKNOWN otherwise. gRPC's own
+  // log lines about the failed bind are kept off stderr.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options, std::unique_ptr<StateStore> store);
 

@@ -1,14 +1,21 @@
 // statesd as a real process on a loopback port, called over the network by
 // the C++ client library.
 #include <grpcpp/generic/generic_stub.h>
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <random>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/client.h"
 #include "core/errors.h"
 #include "gmock/gmock.h"
@@ -24,13 +31,28 @@ namespace {
 using ::mozuma::states::testing::RunCommand;
 using ::mozuma::states::testing::StatesdProcess;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kService[] = "/mozuma.states.v1.StateService/";
+
+// statesd's exit codes, as its --help documents them.
+constexpr int kExitUsage = 2;
+constexpr int kExitListen = 3;
+constexpr int kExitStore = 4;
 
 std::unique_ptr<StatesdProcess> StartStatesd(
     const std::vector<std::string>& flags = {}) {
   absl::StatusOr<std::unique_ptr<StatesdProcess>> server =
       StatesdProcess::Start(flags);
+  EXPECT_TRUE(server.ok()) << server.status();
+  return server.ok() ? *std::move(server) : nullptr;
+}
+
+// statesd_testing, the build of statesd with its test hooks.
+std::unique_ptr<StatesdProcess> StartStatesdWithTestHooks(
+    const std::vector<std::string>& flags) {
+  absl::StatusOr<std::unique_ptr<StatesdProcess>> server =
+      StatesdProcess::StartWithTestHooks(flags);
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
 }
@@ -248,7 +270,8 @@ TEST(StatesdTest, LimitsComeFromFlags) {
 }
 
 TEST(StatesdTest, HealthServesThenDrainFinishesCallsInFlight) {
-  auto server = StartStatesd({"--TEST_response_delay=1s", "--drain_grace=5s"});
+  auto server =
+      StartStatesdWithTestHooks({"--TEST_response_delay=1s", "--drain_grace=5s"});
   ASSERT_NE(server, nullptr);
   const std::string address = server->address();
 
@@ -285,8 +308,8 @@ TEST(StatesdTest, HealthServesThenDrainFinishesCallsInFlight) {
 }
 
 TEST(StatesdTest, DrainCancelsCallsThatOutliveTheGracePeriod) {
-  auto server =
-      StartStatesd({"--TEST_response_delay=5s", "--drain_grace=300ms"});
+  auto server = StartStatesdWithTestHooks(
+      {"--TEST_response_delay=5s", "--drain_grace=300ms"});
   ASSERT_NE(server, nullptr);
   const std::string address = server->address();
   auto in_flight = std::async(std::launch::async, [&] {
@@ -303,31 +326,279 @@ TEST(StatesdTest, DrainCancelsCallsThatOutliveTheGracePeriod) {
   EXPECT_THAT(server->process().Output(), HasSubstr("SIGINT received"));
 }
 
-TEST(StatesdTest, BadFlagsAndAddressesFailWithAMessage) {
+// The lines of `text` (the last one need not end with a newline).
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// Runs statesd with `flags` and expects it to fail at once with
+// `exit_code` and one line on stderr holding every one of `phrases`.
+void ExpectStatesdFails(const std::vector<std::string>& flags, int exit_code,
+                        const std::vector<std::string>& phrases,
+                        const std::string& binary = STATESD_PATH) {
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<testing::CommandResult> result = RunCommand(argv);
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string context = "flags: " + absl::StrJoin(flags, " ") +
+                              "\nstderr: " + result->stderr_text;
+  EXPECT_EQ(result->exit_code, exit_code) << context;
+  EXPECT_EQ(result->stdout_text, "") << context;
+  EXPECT_EQ(Lines(result->stderr_text).size(), 1u) << context;
+  EXPECT_THAT(result->stderr_text, ::testing::StartsWith("statesd: "))
+      << context;
+  for (const std::string& phrase : phrases) {
+    EXPECT_THAT(result->stderr_text, HasSubstr(phrase)) << context;
+  }
+}
+
+TEST(StatesdTest, HelpServesAnOperatorAndExitsZero) {
+  for (const char* flag : {"--help", "-h", "-help", "--helpfull"}) {
+    absl::StatusOr<testing::CommandResult> result =
+        RunCommand({STATESD_PATH, flag});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0) << flag;
+    EXPECT_EQ(result->stderr_text, "") << flag;
+    const std::string& help = result->stdout_text;
+    for (const char* section :
+         {"Usage:\n", "Listening:\n", "Store:\n", "Limits:\n", "Watches:\n",
+          "Draining:\n", "Signals:\n", "Exit codes:\n", "Examples:\n",
+          "Docs: README.md"}) {
+      EXPECT_THAT(help, HasSubstr(section)) << flag;
+    }
+    for (const char* line :
+         {"--listen=ADDRESS", "default: 127.0.0.1:50051", "--db=FILE",
+          "$STATE_DIRECTORY/states.db", "--history=N", "--name_charset=",
+          "--max_name_bytes=N", "--max_extras=N", "--max_batch_size=N",
+          "--watch_max_lag=N", "--drain_grace=DURATION", "default: 10s",
+          "SIGINT, SIGTERM", "  3  cannot listen on --listen"}) {
+      EXPECT_THAT(help, HasSubstr(line)) << flag;
+    }
+    // Neither test hooks nor the paths of source files.
+    EXPECT_THAT(help, Not(HasSubstr("TEST_"))) << flag;
+    EXPECT_THAT(help, Not(HasSubstr(".cc"))) << flag;
+    EXPECT_THAT(help, Not(HasSubstr("Flags from"))) << flag;
+    for (const std::string& line : Lines(help)) {
+      EXPECT_LE(line.size(), 79u) << line;
+    }
+  }
+  // Help wins over a mistake on the same line.
   absl::StatusOr<testing::CommandResult> result =
-      RunCommand({STATESD_PATH, "--name_charset=latin1", "--db=memory:"});
+      RunCommand({STATESD_PATH, "--no_such_flag", "--help"});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->stderr_text, HasSubstr("--name_charset"));
+  EXPECT_EQ(result->exit_code, 0);
+}
 
-  result = RunCommand({STATESD_PATH, "--listen=256.1.1.1:80", "--db=memory:"});
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->stderr_text, HasSubstr("cannot listen on"));
+TEST(StatesdTest, VersionPrintsTheRelease) {
+  for (const char* flag : {"--version", "-version"}) {
+    absl::StatusOr<testing::CommandResult> result =
+        RunCommand({STATESD_PATH, flag});
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->exit_code, 0);
+    EXPECT_EQ(result->stdout_text,
+              std::string("statesd ") + MOZUMA_STATES_VERSION + "\n");
+    EXPECT_EQ(result->stderr_text, "");
+  }
+}
 
+TEST(StatesdTest, UsageErrorsExitTwoWithOneLine) {
+  ExpectStatesdFails({"--no_such_flag=1"}, kExitUsage,
+                     {"unknown flag --no_such_flag", "--help"});
+  ExpectStatesdFails({"--history=many"}, kExitUsage,
+                     {"--history=many is not valid", "a whole number",
+                      "e.g. --history=100000"});
+  ExpectStatesdFails({"--drain_grace=5"}, kExitUsage,
+                     {"--drain_grace=5", "a duration such as", "10s"});
+  ExpectStatesdFails({"--max_extras=-1"}, kExitUsage, {"--max_extras=-1"});
+  ExpectStatesdFails({"--listen"}, kExitUsage, {"--listen needs a value"});
+  ExpectStatesdFails({"states.db"}, kExitUsage,
+                     {"unexpected argument \"states.db\"", "flags only"});
+  ExpectStatesdFails({"--name_charset=latin1", "--db=memory:"}, kExitUsage,
+                     {"--name_charset"});
+  ExpectStatesdFails({"--drain_grace=-1s", "--db=memory:"}, kExitUsage,
+                     {"--drain_grace"});
+}
+
+TEST(StatesdTest, TestHooksExistOnlyInTheTestBuild) {
+  // The production binary refuses the flag like any unknown one...
+  ExpectStatesdFails({"--TEST_response_delay=1s", "--db=memory:"}, kExitUsage,
+                     {"unknown flag --TEST_response_delay"});
+  // ...while statesd_testing takes it and says so in its help.
+  absl::StatusOr<testing::CommandResult> help =
+      RunCommand({STATESD_TESTING_PATH, "--help"});
+  ASSERT_TRUE(help.ok()) << help.status();
+  EXPECT_EQ(help->exit_code, 0);
+  EXPECT_THAT(help->stdout_text, HasSubstr("--TEST_response_delay=DURATION"));
+  auto server = StartStatesdWithTestHooks({"--TEST_response_delay=10ms"});
+  ASSERT_NE(server, nullptr);
+}
+
+TEST(StatesdTest, MalformedAddressesAreNamedAsSuch) {
+  for (const char* listen :
+       {"256.1.1.1:80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000",
+        "127.0.0.1:http", "::1:50051", "http://127.0.0.1:50051", ":50051",
+        "[::1:50051", "unix:"}) {
+    ExpectStatesdFails({std::string("--listen=") + listen, "--db=memory:"},
+                       kExitListen,
+                       {std::string("cannot listen on ") + listen + ": ",
+                        "malformed address"});
+  }
+  ExpectStatesdFails({"--listen=no-such-host.invalid:50051", "--db=memory:"},
+                     kExitListen, {"\"no-such-host.invalid\" does not resolve"});
+}
+
+TEST(StatesdTest, AnAddressInUseIsRefusedWithAWayOut) {
   auto server = StartStatesd();
   ASSERT_NE(server, nullptr);
-  result = RunCommand(
-      {STATESD_PATH, "--listen=" + server->address(), "--db=memory:"});
-  ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
-  EXPECT_THAT(result->stderr_text, HasSubstr("cannot listen on"));
+  const std::string address = server->address();
+  const std::string port = address.substr(address.rfind(':') + 1);
+  // gRPC's SO_REUSEPORT would let the second server share the port; it is
+  // off, and the message says what happened, to what, and what to do.
+  ExpectStatesdFails({"--listen=" + address, "--db=memory:"}, kExitListen,
+                     {"cannot listen on " + address,
+                      "port " + port + " of 127.0.0.1 is already in use",
+                      "--listen=127.0.0.1:0 for a free one"});
+  ExpectStatesdFails({"--listen=localhost:" + port, "--db=memory:"},
+                     kExitListen, {"already in use"});
+  // The first server never noticed.
+  EXPECT_TRUE(
+      Client::Connect(address)->ParseStateKey("pytorch.resnet18.imagenet").ok());
 
-  result = RunCommand({STATESD_PATH, "--help"});
+  // A socket with SO_REUSEPORT on, as any gRPC server has by default: the
+  // kernel would let a second SO_REUSEPORT socket share its port.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const int on = 1;
+  ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)), 0);
+  sockaddr_in loopback{};
+  loopback.sin_family = AF_INET;
+  loopback.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&loopback), sizeof(loopback)),
+            0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t length = sizeof(loopback);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&loopback), &length);
+  const std::string shared = absl::StrCat("127.0.0.1:", ntohs(loopback.sin_port));
+  ExpectStatesdFails({"--listen=" + shared, "--db=memory:"}, kExitListen,
+                     {"already in use"});
+  close(fd);
+}
+
+TEST(StatesdTest, AnAddressOfAnotherMachineIsNamedAsSuch) {
+  // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+  ExpectStatesdFails({"--listen=192.0.2.1:50051", "--db=memory:"}, kExitListen,
+                     {"192.0.2.1 is not an address of this machine"});
+}
+
+TEST(StatesdTest, APrivilegedPortIsNamedAsSuch) {
+  std::ifstream sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start");
+  int unprivileged_start = 1024;
+  sysctl >> unprivileged_start;
+  if (unprivileged_start == 0) GTEST_SKIP() << "every port is unprivileged";
+  const std::string listen =
+      absl::StrCat("--listen=127.0.0.1:", unprivileged_start - 1);
+  std::vector<std::string> argv;
+  if (geteuid() == 0) {
+    // As root, drop to nobody, whose rights are those of any user.
+    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+            "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"};
+  }
+  argv.insert(argv.end(), {STATESD_PATH, listen, "--db=memory:"});
+  absl::StatusOr<testing::CommandResult> result = RunCommand(argv);
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_THAT(result->stdout_text, HasSubstr("--drain_grace"));
-  EXPECT_THAT(result->stdout_text, HasSubstr("--name_charset"));
-  EXPECT_THAT(result->stdout_text, HasSubstr("--db"));
+  EXPECT_EQ(result->exit_code, kExitListen) << result->stderr_text;
+  EXPECT_EQ(Lines(result->stderr_text).size(), 1u) << result->stderr_text;
+  EXPECT_THAT(result->stderr_text, HasSubstr("permission denied for port"));
+  EXPECT_THAT(result->stderr_text, HasSubstr("CAP_NET_BIND_SERVICE"));
+  EXPECT_THAT(result->stderr_text, HasSubstr("--listen=127.0.0.1:0"));
+}
+
+TEST(StatesdTest, AUnixSocketInUseIsRefusedAndAStaleOneReplaced) {
+  testing::TempDir dir;
+  const std::string listen = "--listen=unix:" + dir.File("statesd.sock");
+  ExpectStatesdFails({"--listen=unix:" + dir.File("missing/statesd.sock"),
+                      "--db=memory:"},
+                     kExitListen, {"does not exist"});
+  {
+    absl::StatusOr<std::unique_ptr<testing::Subprocess>> first =
+        testing::Subprocess::Start({STATESD_PATH, listen, "--db=memory:"});
+    ASSERT_TRUE(first.ok()) << first.status();
+    ASSERT_TRUE((*first)->WaitForOutput("serving", absl::Seconds(20)).ok());
+    // gRPC alone would remove the live socket and take it over.
+    ExpectStatesdFails({listen, "--db=memory:"}, kExitListen,
+                       {"another process already listens on the socket"});
+    (*first)->Signal(SIGKILL);  // leaves the socket file behind
+    ASSERT_TRUE((*first)->Wait(absl::Seconds(10)).ok());
+  }
+  absl::StatusOr<std::unique_ptr<testing::Subprocess>> second =
+      testing::Subprocess::Start({STATESD_PATH, listen, "--db=memory:"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_TRUE((*second)->WaitForOutput("serving", absl::Seconds(20)).ok());
+}
+
+// statesd started in `cwd` with `env` (NAME=VALUE, or -u NAME to unset)
+// and `flags`; returns its startup line.
+std::string StartupLineIn(const std::string& cwd,
+                          const std::vector<std::string>& env,
+                          const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {"/usr/bin/env", "-C", cwd};
+  argv.insert(argv.end(), env.begin(), env.end());
+  argv.insert(argv.end(), {STATESD_PATH, "--listen=127.0.0.1:0"});
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<std::unique_ptr<testing::Subprocess>> process =
+      testing::Subprocess::Start(argv);
+  if (!process.ok()) return process.status().ToString();
+  absl::StatusOr<std::string> output =
+      (*process)->WaitForOutput("\n", absl::Seconds(20));
+  (*process)->Signal(SIGTERM);
+  (void)(*process)->Wait(absl::Seconds(20));
+  return output.ok() ? *output : output.status().ToString();
+}
+
+TEST(StatesdTest, TheDefaultStoreDoesNotDependOnTheWorkingDirectory) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.File("cwd"));
+  const std::vector<std::string> clean = {"-u", "STATE_DIRECTORY", "-u",
+                                          "XDG_STATE_HOME",
+                                          "HOME=" + dir.File("home")};
+  EXPECT_THAT(StartupLineIn(dir.File("cwd"), clean, {}),
+              HasSubstr("store: sqlite " + dir.File("home") +
+                        "/.local/state/mozuma-states/states.db at revision 0"));
+  EXPECT_TRUE(std::filesystem::exists(
+      dir.File("home/.local/state/mozuma-states/states.db")));
+
+  std::vector<std::string> xdg = clean;
+  xdg.push_back("XDG_STATE_HOME=" + dir.File("xdg"));
+  EXPECT_THAT(StartupLineIn(dir.File("cwd"), xdg, {}),
+              HasSubstr("store: sqlite " + dir.File("xdg") +
+                        "/mozuma-states/states.db at revision 0"));
+
+  // systemd's StateDirectory= wins; it may list several directories.
+  std::vector<std::string> systemd = xdg;
+  systemd.push_back("STATE_DIRECTORY=" + dir.File("state") + ":" +
+                    dir.File("other"));
+  EXPECT_THAT(StartupLineIn(dir.File("cwd"), systemd, {}),
+              HasSubstr("store: sqlite " + dir.File("state") +
+                        "/states.db at revision 0"));
+
+  // A relative --db is taken from the working directory, and printed whole.
+  EXPECT_THAT(StartupLineIn(dir.File("cwd"), clean, {"--db=var/../var/s.db"}),
+              HasSubstr("store: sqlite " + dir.File("cwd") +
+                        "/var/s.db at revision 0"));
+  // Nothing else went into the working directory.
+  std::vector<std::string> entries;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.File("cwd"))) {
+    entries.push_back(entry.path().filename().string());
+  }
+  EXPECT_THAT(entries, ::testing::ElementsAre("var"));
 }
 
 TEST(StatesdTest, TheStoreIsCreatedWithItsDirectoryAndKeptAcrossRestarts) {
@@ -369,12 +640,12 @@ TEST(StatesdTest, BadStoresAndHistoryFlagsFailWithAMessage) {
   absl::StatusOr<testing::CommandResult> result = RunCommand(
       {STATESD_PATH, "--listen=127.0.0.1:0", "--db=" + dir.File("garbage.db")});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->exit_code, kExitStore);
   EXPECT_THAT(result->stderr_text, HasSubstr(dir.File("garbage.db")));
 
   result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0", "--db="});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->exit_code, kExitUsage);
   EXPECT_THAT(result->stderr_text, HasSubstr("--db"));
 
   // A file where the directory should be.
@@ -382,19 +653,19 @@ TEST(StatesdTest, BadStoresAndHistoryFlagsFailWithAMessage) {
   result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0",
                        "--db=" + dir.File("file/states.db")});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->exit_code, kExitStore);
   EXPECT_THAT(result->stderr_text, HasSubstr("--db"));
 
   result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0", "--db=memory:",
                        "--history=10", "--watch_max_lag=11"});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->exit_code, kExitUsage);
   EXPECT_THAT(result->stderr_text, HasSubstr("--watch_max_lag"));
 
   result = RunCommand(
       {STATESD_PATH, "--listen=127.0.0.1:0", "--db=memory:", "--history=0"});
   ASSERT_TRUE(result.ok()) << result.status();
-  EXPECT_EQ(result->exit_code, 2);
+  EXPECT_EQ(result->exit_code, kExitUsage);
   EXPECT_THAT(result->stderr_text, HasSubstr("--history"));
 }
 

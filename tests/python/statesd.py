@@ -8,6 +8,8 @@ test_durability.py.
 The tests find the server binary in the environment variable STATESD and the
 generated Python stubs in STATES_PYTHON_GEN (ctest sets both). Without them,
 the default CMake build tree (`build/` at the top of the repository) is used.
+STATESD_TESTING names statesd_testing, the build of statesd with its test
+hooks (Statesd(..., test_hooks=True)).
 
 Only the standard library, grpcio and protobuf are used.
 """
@@ -31,6 +33,11 @@ _REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 
 STATESD = os.environ.get(
     "STATESD", os.path.join(_REPO_ROOT, "build", "service", "statesd"))
+# The test build of statesd, which also takes its test hooks (such as
+# --TEST_response_delay); statesd itself refuses them.
+STATESD_TESTING = os.environ.get(
+    "STATESD_TESTING",
+    os.path.join(_REPO_ROOT, "build", "service", "statesd_testing"))
 GEN_DIR = os.environ.get(
     "STATES_PYTHON_GEN",
     os.path.join(_REPO_ROOT, "build", "tests", "python", "gen"))
@@ -131,9 +138,13 @@ class Statesd:
     SIGTERM in time. stop() or kill() end the process but keep the store;
     start() (or restart()) runs a new process with the same arguments on the
     same store, on a new port: make new channels and stubs then.
+
+    test_hooks=True runs statesd_testing (STATESD_TESTING) instead, for
+    flags such as --TEST_response_delay.
     """
 
-    def __init__(self, *flags, db=None, startup_timeout=STARTUP_TIMEOUT_S):
+    def __init__(self, *flags, db=None, startup_timeout=STARTUP_TIMEOUT_S,
+                 test_hooks=False):
         self.flags = list(flags)
         self._temp_db = None
         db_flags = [flag for flag in self.flags if flag.startswith("--db=")]
@@ -145,14 +156,15 @@ class Statesd:
                 db = self._temp_db.path
             self.db = db
             self.flags.append("--db=" + db)
-        self.args = [STATESD, "--listen=127.0.0.1:0"] + self.flags
+        binary = STATESD_TESTING if test_hooks else STATESD
+        self.args = [binary, "--listen=127.0.0.1:0"] + self.flags
         self.startup_timeout = startup_timeout
         self.process = None
         self._channels = []
-        if not os.access(STATESD, os.X_OK):
+        if not os.access(binary, os.X_OK):
             self._remove_temp_db()
             raise StatesdError("statesd binary not found or not executable: %r"
-                               % STATESD)
+                               % binary)
         self.start()
 
     @property

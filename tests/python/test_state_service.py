@@ -846,8 +846,8 @@ class WatchCollector:
 
 class DrainTest(unittest.TestCase):
 
-    def start(self, *flags):
-        server = statesd.Statesd(*flags)
+    def start(self, *flags, test_hooks=False):
+        server = statesd.Statesd(*flags, test_hooks=test_hooks)
         self.addCleanup(server.close)
         return server
 
@@ -872,7 +872,8 @@ class DrainTest(unittest.TestCase):
         return code, time.monotonic() - started
 
     def test_sigterm_drains_in_flight_call_then_exits(self):
-        server = self.start("--TEST_response_delay=1s", "--drain_grace=5s")
+        server = self.start("--TEST_response_delay=1s", "--drain_grace=5s",
+                            test_hooks=True)
         channel = server.channel()
         # Connects the channel, and Check is not delayed.
         self.assertEqual(statesd.serving_status_name(
@@ -923,7 +924,8 @@ class DrainTest(unittest.TestCase):
                         stdout.index("stopped"))
 
     def test_drain_grace_cancels_slow_call(self):
-        server = self.start("--TEST_response_delay=5s", "--drain_grace=500ms")
+        server = self.start("--TEST_response_delay=5s", "--drain_grace=500ms",
+                            test_hooks=True)
         channel = server.channel()
         statesd.health_check(channel, "", timeout=TIMEOUT)
         future, _ = self.start_slow_call(server, channel)

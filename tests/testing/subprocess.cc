@@ -196,7 +196,17 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 
 absl::StatusOr<std::unique_ptr<StatesdProcess>> StatesdProcess::Start(
     const std::vector<std::string>& flags) {
-  std::vector<std::string> argv = {STATESD_PATH, "--listen=127.0.0.1:0"};
+  return StartBinary(STATESD_PATH, flags);
+}
+
+absl::StatusOr<std::unique_ptr<StatesdProcess>>
+StatesdProcess::StartWithTestHooks(const std::vector<std::string>& flags) {
+  return StartBinary(STATESD_TESTING_PATH, flags);
+}
+
+absl::StatusOr<std::unique_ptr<StatesdProcess>> StatesdProcess::StartBinary(
+    const std::string& binary, const std::vector<std::string>& flags) {
+  std::vector<std::string> argv = {binary, "--listen=127.0.0.1:0"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   const bool has_db = std::any_of(
       flags.begin(), flags.end(),

@@ -76,6 +76,10 @@ class StatesdProcess {
  public:
   static absl::StatusOr<std::unique_ptr<StatesdProcess>> Start(
       const std::vector<std::string>& flags = {});
+  // The same with statesd_testing (STATESD_TESTING_PATH), the test build of
+  // statesd that also takes its test hooks, such as --TEST_response_delay.
+  static absl::StatusOr<std::unique_ptr<StatesdProcess>> StartWithTestHooks(
+      const std::vector<std::string>& flags);
 
   // `127.0.0.1:PORT`.
   const std::string& address() const { return address_; }
@@ -84,6 +88,9 @@ class StatesdProcess {
  private:
   StatesdProcess(std::unique_ptr<Subprocess> process, std::string address)
       : process_(std::move(process)), address_(std::move(address)) {}
+
+  static absl::StatusOr<std::unique_ptr<StatesdProcess>> StartBinary(
+      const std::string& binary, const std::vector<std::string>& flags);
 
   std::unique_ptr<Subprocess> process_;
   std::string address_;
