@@ -11,7 +11,8 @@ ABSL_FLAG(bool, json, false,
           "instead of text: one document per line on stdout, errors too.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "Deadline of each call to the server: 10s, 500ms, 1m; a bare "
-          "number is seconds (watch streams have none).");
+          "number is seconds (watch streams have none; watch gives up on a "
+          "server that never answered after it, unless --wait).");
 ABSL_FLAG(bool, type, false,
           "validate: read each NAME as a state type "
           "(backend.architecture[.extra...]) instead of a state key.");
