@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/client.h"
 #include "client/statesctl/command_line.h"
@@ -99,8 +100,16 @@ int Main(int argc, char** argv) {
     if (CommandSpecificFlags().count(flag) > 0 &&
         std::find(command->flags.begin(), command->flags.end(), flag) ==
             command->flags.end()) {
-      return UsageError(
-          absl::StrCat("--", flag, " does not apply to ", command->name));
+      std::vector<std::string> takers;
+      for (const Command& other : Commands()) {
+        if (std::find(other.flags.begin(), other.flags.end(), flag) !=
+            other.flags.end()) {
+          takers.push_back(other.name);
+        }
+      }
+      return UsageError(absl::StrCat("--", flag, " does not apply to ",
+                                     command->name, " (only to ",
+                                     absl::StrJoin(takers, ", "), ")"));
     }
   }
   if (args.size() < command->min_args || args.size() > command->max_args) {
