@@ -44,7 +44,9 @@ parentheses where it skips something:
 * `background `PREFIX``: that command of the next block runs in a second
   terminal: the harness waits until its output has been quiet for half a
   second, runs the block's other commands, then waits for it to show what
-  the doc shows, stops it with Ctrl-C, and compares its output.
+  the doc shows, stops it with Ctrl-C, and compares its output. It must
+  still run when Ctrl-C comes, and then stop (exit 0 or 130, or die of the
+  SIGINT).
 * `exit `PREFIX` N`: that command must exit with status N (default 0; a
   following `$ echo $?` line sets it too).
 * `cwd project`: the next block runs in a new project folder,
@@ -72,7 +74,9 @@ written, with nothing rewritten:
   published states and a README.txt; /srv/states/resnet18.pt exists;
 * one bash session per file (variables and `cd` persist, as in a terminal),
   its output on a pseudo-terminal, LANG=C.UTF-8, PATH the standard one plus
-  /opt/mozuma-states/bin and tools/node_modules/.bin (buf). A command ending
+  /opt/mozuma-states/bin first, build/client, build/service and
+  tools/node_modules/.bin (buf) last, so that a bare `statesctl` is the
+  installed one if a doc installed it, else the build's. A command ending
   in `&` is given until its first line of output, as a person would wait.
 
 It needs unshare(1) and either root or unprivileged user namespaces; without
@@ -94,9 +98,7 @@ import glob
 import os
 import pty
 import re
-import select
 import shlex
-import shutil
 import signal
 import socket
 import struct
@@ -161,7 +163,8 @@ class Command:
         self.block = block            # the Block, or None for an inline command
         self.expected_output = None   # list of lines, or None: not compared
         self.expected_exit = 0
-        self.mode = "run"             # run, skip, server, background
+        # run, skip, server, background; inline only: synopsis, reference
+        self.mode = "run"
         self.reason = ""
 
     def where(self):
@@ -173,6 +176,8 @@ class Command:
 
 
 class Block:
+    """One fenced block of a doc, with its directives and commands."""
+
     def __init__(self, doc, line, language, body, directives):
         self.doc = doc
         self.line = line
@@ -185,7 +190,8 @@ class Block:
         self.cwd = None
 
 
-DIRECTIVE_RE = re.compile(r"<!--\s*doc-test:(.*?)-->", re.S)
+# A directive comment starts its line; one quoted in a sentence is text.
+DIRECTIVE_RE = re.compile(r"^[ \t]*<!--\s*doc-test:(.*?)-->", re.S | re.M)
 FENCE_RE = re.compile(r"^(\s*)```(\S*)\s*$")
 
 
@@ -332,7 +338,7 @@ def parse_doc(path, rel):
     i = 0
     while i < len(lines):
         line = lines[i]
-        if "<!--" in line and "doc-test:" in line:
+        if line.lstrip().startswith("<!--") and "doc-test:" in line:
             j = i
             chunk = line
             while "-->" not in chunk and j + 1 < len(lines):
@@ -416,7 +422,6 @@ def classify(docs):
 
 
 def classify_block(block):
-    names = [d[0] for d in block.directives]
     for name, prefix, rest, reason in block.directives:
         if name == "skip" and prefix is None:
             block.kind, block.reason = "skip", reason
@@ -587,8 +592,21 @@ class Sandbox:
         self.mount(["--bind", self.build], real_build)
         self.overlay(self.source, self.source, "repo")
         repo_build = os.path.join(self.source, "build")
-        if os.path.realpath(self.build) != os.path.realpath(repo_build):
-            os.makedirs(repo_build, exist_ok=True)
+        inside = os.path.commonpath([self.build, self.source]) == self.source
+        if os.path.realpath(self.build) == os.path.realpath(repo_build):
+            pass  # build/ itself, overlaid with the repository
+        elif not os.path.lexists(repo_build):
+            # A link, so that CMake, re-run by `make serve`, finds its cache
+            # where it was made; a build dir outside the repository is
+            # overlaid in place.
+            if not inside:
+                self.overlay(real_build, self.build, "build")
+            os.symlink(self.build, repo_build)
+        else:
+            # The repository has a build/ of its own: the build dir under
+            # test is overlaid on it. CMake refuses to re-configure it there
+            # (its cache names the other path), which only a build dir older
+            # than its CMakeLists.txt needs.
             self.overlay(real_build, repo_build, "build")
         self.overlay("/usr/local", "/usr/local", "usr-local")
         for target in ("/home", "/opt", "/srv"):
@@ -691,8 +709,13 @@ class Terminal:
 
 
 def base_env(source):
+    # Programs the docs name bare (statesd, statesctl, buf) are found where
+    # a user would have them: installed under /opt/mozuma-states if a doc
+    # installed them there, else from build/; buf from tools/.
     path = ":".join(["/opt/mozuma-states/bin", "/usr/local/sbin",
                      "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+                     os.path.join(source, "build", "client"),
+                     os.path.join(source, "build", "service"),
                      os.path.join(source, "tools", "node_modules", ".bin")])
     env = {"HOME": HOME, "USER": "me", "LOGNAME": "me", "PATH": path,
            "LANG": "C.UTF-8", "TERM": "dumb", "SHELL": "/bin/bash"}
@@ -811,6 +834,8 @@ def port_open():
 
 
 class Report:
+    """What ran, what was skipped and why, and what failed."""
+
     def __init__(self):
         self.failures = []
         self.ran = []
@@ -935,9 +960,20 @@ def finish_background(report, command, bg):
             output_matches(command.expected_output, actual)):
             break
         time.sleep(0.1)
-    bg.interrupt()
+    early = bg.proc.poll()
+    status = bg.interrupt()
     bg.terminal.settle()
     output = bg.terminal.text()
+    if early is not None:
+        report.fail(command, "`%s` (in a second terminal) exited %d before "
+                    "Ctrl-C; the doc runs it until then" %
+                    (command.short(), early), output)
+        return
+    if status not in (0, -signal.SIGINT, 128 + signal.SIGINT):
+        report.fail(command, "`%s` (in a second terminal) did not stop "
+                    "cleanly on Ctrl-C (status %s)" % (command.short(),
+                                                      status), output)
+        return
     if command.expected_output is not None:
         actual = output.rstrip("\n").split("\n") if output.strip() else []
         if not output_matches(command.expected_output, actual):
