@@ -1,6 +1,8 @@
 #include "service/command_line.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <map>
 #include <set>
 
 #include "absl/flags/commandlineflag.h"
@@ -27,6 +29,50 @@ std::string Expected(const absl::CommandLineFlag& flag) {
     return "a whole number, 0 or more";
   }
   return "a value";
+}
+
+// The number of single-character edits that turn `a` into `b`.
+std::size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean --NAME?)" for the known flag closest to `name`, when one
+// is close: a typo, or a part of the name (--grace for --drain_grace).
+std::string Suggestion(absl::string_view name,
+                       const std::set<std::string, std::less<>>& known) {
+  // Names other servers use.
+  static const auto* const kAliases = new std::map<std::string, std::string>{
+      {"port", "listen"},        {"host", "listen"}, {"address", "listen"},
+      {"addr", "listen"},        {"bind", "listen"}, {"database", "db"},
+      {"store", "db"},           {"data", "db"},     {"grace", "drain_grace"},
+      {"timeout", "drain_grace"}};
+  if (auto alias = kAliases->find(std::string(name));
+      alias != kAliases->end() && known.count(alias->second) > 0) {
+    return absl::StrCat(" (did you mean --", alias->second, "?)");
+  }
+  std::string best;
+  std::size_t best_distance = 3;
+  for (const std::string& candidate : known) {
+    std::size_t distance = EditDistance(name, candidate);
+    if (name.size() >= 4 && absl::StrContains(candidate, name)) distance = 1;
+    if (distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  return best.empty() ? "" : absl::StrCat(" (did you mean --", best, "?)");
 }
 
 bool IsHelp(absl::string_view name) {
@@ -79,8 +125,10 @@ absl::StatusOr<ParsedCommandLine> ParseStatesdCommandLine(
     const std::size_t equals = arg.find('=');
     const std::string name(arg.substr(0, equals));
     if (known.count(name) == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name, " (--help lists the flags)"));
+      const std::string suggestion = Suggestion(name, known);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown flag --", name,
+          suggestion.empty() ? " (--help lists the flags)" : suggestion));
     }
     std::string value;
     if (equals != absl::string_view::npos) {

@@ -412,6 +412,12 @@ TEST(StatesdTest, VersionPrintsTheRelease) {
 TEST(StatesdTest, UsageErrorsExitTwoWithOneLine) {
   ExpectStatesdFails({"--no_such_flag=1"}, kExitUsage,
                      {"unknown flag --no_such_flag", "--help"});
+  ExpectStatesdFails({"--lsiten=127.0.0.1:0"}, kExitUsage,
+                     {"unknown flag --lsiten (did you mean --listen?)"});
+  ExpectStatesdFails({"--grace=1s"}, kExitUsage,
+                     {"(did you mean --drain_grace?)"});
+  ExpectStatesdFails({"--port=50051"}, kExitUsage,
+                     {"(did you mean --listen?)"});
   ExpectStatesdFails({"--history=many"}, kExitUsage,
                      {"--history=many is not valid", "a whole number",
                       "e.g. --history=100000"});
