@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <future>
 #include <random>
 #include <string>
@@ -437,6 +438,13 @@ TEST(StatesdTest, TestHooksExistOnlyInTheTestBuild) {
   // The production binary refuses the flag like any unknown one...
   ExpectStatesdFails({"--TEST_response_delay=1s", "--db=memory:"}, kExitUsage,
                      {"unknown flag --TEST_response_delay"});
+  // ...because nothing of the hook is compiled into it.
+  std::ifstream binary(STATESD_PATH, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(binary)),
+                          std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 0u);
+  EXPECT_EQ(bytes.find("TEST_response_delay"), std::string::npos);
+  EXPECT_EQ(bytes.find("SetResponseDelay"), std::string::npos);
   // ...while statesd_testing takes it and says so in its help.
   absl::StatusOr<testing::CommandResult> help =
       RunCommand({STATESD_TESTING_PATH, "--help"});
