@@ -184,7 +184,9 @@ std::string HelpText() {
           "--drain_grace to finish and are then cancelled; statesd exits 0.",
           2),
       WrapText("Any other signal that ends a process (SIGHUP, SIGKILL...) ends "
-               "statesd at once; every acknowledged write is already on disk.",
+               "statesd at once; every write the SQLite store acknowledged is "
+               "already "
+               "on disk.",
                2),
       "\nExit codes:\n"
       "  0  stopped after draining on SIGINT or SIGTERM; --help, --version\n"
@@ -306,7 +308,8 @@ int main(int argc, char** argv) {
   }
 
   std::string db = absl::GetFlag(FLAGS_db);
-  if (db.empty() && command_line->given.count("db") > 0) {
+  const bool default_db = command_line->given.count("db") == 0;
+  if (db.empty() && !default_db) {
     return Fail(kExitUsage,
                 "--db is empty: give a file path, or memory: for a store in "
                 "memory");
@@ -341,8 +344,13 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<mozuma::states::StateStore>> store =
       OpenStore(db, history);
   if (!store.ok()) {
-    return Fail(kExitStore,
-                absl::StrCat("--db=", db, ": ", store.status().message()));
+    // Without --db, say where the store was, and how to put it elsewhere.
+    return Fail(
+        kExitStore,
+        default_db ? absl::StrCat("the default store ", db, ": ",
+                                  store.status().message(),
+                                  "; give --db=FILE for another")
+                   : absl::StrCat("--db=", db, ": ", store.status().message()));
   }
   absl::StatusOr<int64_t> revision = (*store)->CurrentRevision();
   if (!revision.ok()) {

@@ -613,6 +613,20 @@ TEST(StatesdTest, TheDefaultStoreDoesNotDependOnTheWorkingDirectory) {
     entries.push_back(entry.path().filename().string());
   }
   EXPECT_THAT(entries, ::testing::ElementsAre("var"));
+
+  // A default place that cannot be made says so, and how to choose another.
+  { std::ofstream blocker(dir.File("blocked")); }
+  std::vector<std::string> blocked = clean;
+  blocked.push_back("STATE_DIRECTORY=" + dir.File("blocked/state"));
+  blocked.insert(blocked.end(), {STATESD_PATH, "--listen=127.0.0.1:0"});
+  blocked.insert(blocked.begin(), {"/usr/bin/env", "-C", dir.File("cwd")});
+  absl::StatusOr<testing::CommandResult> result = RunCommand(blocked);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, kExitStore);
+  EXPECT_THAT(result->stderr_text,
+              HasSubstr("the default store " + dir.File("blocked/state") +
+                        "/states.db: "));
+  EXPECT_THAT(result->stderr_text, HasSubstr("give --db=FILE"));
 }
 
 TEST(StatesdTest, TheStoreIsCreatedWithItsDirectoryAndKeptAcrossRestarts) {
