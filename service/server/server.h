@@ -43,7 +43,10 @@ class Server {
   // SO_REUSEPORT is off, so a second server never shares a port with the
   // first), FAILED_PRECONDITION for an address not of this machine,
   // PERMISSION_DENIED for a privileged port, UNKNOWN otherwise. gRPC's own
-  // log lines about the failed bind are kept off stderr.
+  // log lines about the failed bind are kept off stderr: the first call
+  // routes gRPC's log, for the whole process, through a function that holds
+  // lines back while a server binds and otherwise prints each on one line
+  // of stderr.
   static absl::StatusOr<std::unique_ptr<Server>> Start(
       const ServerOptions& options, std::unique_ptr<StateStore> store);
 
