@@ -581,9 +581,14 @@ class Sandbox:
         work = os.path.join(self.scratch, name + "-work")
         os.makedirs(upper)
         os.makedirs(work)
-        self.mount(["-t", "overlay", "overlay", "-o",
-                    "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work)],
-                   target)
+        options = "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, upper, work)
+        # redirect_dir lets a directory of the lower layer be renamed.
+        if subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                           options + ",redirect_dir=on", target],
+                          capture_output=True).returncode == 0:
+            self.mounts.append(target)
+        else:
+            self.mount(["-t", "overlay", "overlay", "-o", options], target)
 
     def __enter__(self):
         # The build dir under test, reachable before the repository is overlaid.
@@ -603,11 +608,17 @@ class Sandbox:
                 self.overlay(real_build, self.build, "build")
             os.symlink(self.build, repo_build)
         else:
-            # The repository has a build/ of its own: the build dir under
-            # test is overlaid on it. CMake refuses to re-configure it there
-            # (its cache names the other path), which only a build dir older
-            # than its CMakeLists.txt needs.
-            self.overlay(real_build, repo_build, "build")
+            # The repository has a build/ of its own: moved aside, and
+            # build/ links to the build dir under test. Where the overlay
+            # cannot rename it, the build dir is overlaid on it instead; CMake
+            # then refuses to re-configure it there (its cache names the
+            # other path), which only a build dir older than its
+            # CMakeLists.txt needs.
+            try:
+                os.rename(repo_build, repo_build + ".of-the-repository")
+                os.symlink(self.build, repo_build)
+            except OSError:
+                self.overlay(real_build, repo_build, "build")
         self.overlay("/usr/local", "/usr/local", "usr-local")
         for target in ("/home", "/opt", "/srv"):
             os.makedirs(target, exist_ok=True)
