@@ -115,6 +115,7 @@ SERVER_ADDRESS = ("127.0.0.1", 50051)
 HOME = "/home/me"
 PROJECT = HOME + "/project"
 SKIP_EXIT = 77
+VERBOSE = False   # --verbose: print the output of the commands that pass
 COMMAND_TIMEOUT = 60.0
 SERVER_TIMEOUT = 120.0
 CODE_LANGUAGES = {"python", "py", "cpp", "c++", "cc", "c", "cmake", "js",
@@ -885,6 +886,10 @@ def check_output(report, command, status, output, started):
     report.ran.append(command)
     print("ok   %s: %s (%.1f s)" % (command.where(), command.short(),
                                     time.time() - started), flush=True)
+    if VERBOSE:
+        print("".join("      | %s\n" % l
+                      for l in output.rstrip("\n").split("\n")),
+              end="", flush=True)
 
 
 def start_server(report, command, source, servers):
@@ -1095,8 +1100,12 @@ def main():
     parser.add_argument("--build-dir", required=True)
     parser.add_argument("--list", action="store_true",
                         help="only list what would run, skip or fail")
+    parser.add_argument("--verbose", action="store_true",
+                        help="also print the output of commands that pass")
     parser.add_argument("files", nargs="*")
     args = parser.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     source = os.path.realpath(args.source_dir)
     build = os.path.realpath(args.build_dir)
 
