@@ -705,10 +705,20 @@ class Terminal:
         with self.lock:
             return len(self.data)
 
-    def text(self, start=0):
+    def text(self, start=0, end=None):
         with self.lock:
-            data = self.data[start:]
+            data = self.data[start:end]
         return data.decode("utf-8", "replace").replace("\r", "")
+
+    def wait_for(self, marker, start, limit):
+        """Waits until `marker` has arrived after `start`; returns where."""
+        deadline = time.time() + limit
+        while True:
+            with self.lock:
+                found = self.data.find(marker, start)
+            if found >= 0 or time.time() > deadline:
+                return found if found >= 0 else self.size()
+            time.sleep(0.01)
 
     def settle(self, quiet=0.15, limit=5.0):
         deadline = time.time() + limit
@@ -754,31 +764,47 @@ class Shell:
         self.proc.stdin.flush()
 
     def run(self, text, timeout=COMMAND_TIMEOUT):
-        """Runs one command; returns (exit status or None on timeout, output)."""
+        """Runs one command; returns (exit status or None on timeout, output).
+
+        After the command, bash writes an end marker to the same terminal,
+        so every byte the command wrote comes before it: the output is what
+        lies between the previous marker and this one. (A program left in
+        the background may write later; as in a terminal, that shows up in
+        the output of the commands after it.)
+        """
         self.started = time.time()
         self.count += 1
         rc_file = os.path.join(self.scratch, "rc.%d" % self.count)
+        marker = b"\036doc-test-end-%d\036" % self.count
         start = self.terminal.size()
         background = text.rstrip().endswith("&")
-        self.send("{ %s\n} >%s 2>&1 </dev/null\n__doc_rc=$?; echo $__doc_rc "
-                  ">%s.tmp; mv %s.tmp %s; (exit $__doc_rc)\n" %
-                  (text, self.terminal.slave_path, rc_file, rc_file, rc_file))
+        self.send("{ %s\n} >%s 2>&1 </dev/null\n__doc_rc=$?; "
+                  "printf '%s' >%s; echo $__doc_rc >%s.tmp; mv %s.tmp %s; "
+                  "(exit $__doc_rc)\n" %
+                  (text, self.terminal.slave_path,
+                   marker.decode().replace("\036", "\\036"),
+                   self.terminal.slave_path, rc_file, rc_file, rc_file))
         deadline = time.time() + timeout
         while not os.path.exists(rc_file):
             if time.time() > deadline:
                 self.interrupt_children()
-                while not os.path.exists(rc_file) and time.time() < deadline + 10:
+                while (not os.path.exists(rc_file) and
+                       time.time() < deadline + 10):
                     time.sleep(0.05)
                 return None, self.terminal.text(start)
             time.sleep(0.02)
+        end = self.terminal.wait_for(marker, start, limit=10)
         if background:
-            # A person waits for a background program's first words before typing.
+            # A person waits for a background program's first words before
+            # typing on.
             limit = time.time() + 10
-            while self.terminal.size() == start and time.time() < limit:
+            after = end + len(marker)
+            while self.terminal.size() == after and time.time() < limit:
                 time.sleep(0.05)
-        self.terminal.settle()
+            self.terminal.settle()
         with open(rc_file) as f:
-            return int(f.read().strip()), self.terminal.text(start)
+            status = int(f.read().strip())
+        return status, self.terminal.text(start, end)
 
     def interrupt_children(self):
         for pid in descendants(self.proc.pid):
