@@ -1026,8 +1026,12 @@ def finish_background(report, command, bg):
                         output)
             return
     report.ran.append(command)
-    print("ok   %s: %s (second terminal, stopped with Ctrl-C)" %
-          (command.where(), command.short()), flush=True)
+    print("ok   %s: %s (second terminal, stopped with Ctrl-C: %s)" %
+          (command.where(), command.short(), status), flush=True)
+    if VERBOSE:
+        print("".join("      | %s\n" % l
+                      for l in output.rstrip("\n").split("\n")),
+              end="", flush=True)
 
 
 def protoc_check(report, block, source):
