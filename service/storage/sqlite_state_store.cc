@@ -6,8 +6,11 @@
 #include <map>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/errors.h"
 #include "core/state_names.h"
 #include "core/state_record.h"
@@ -404,6 +407,36 @@ class SqliteStateStore::ReadLease {
   std::unique_ptr<Connection> connection_;
 };
 
+namespace {
+
+// Sets `db`'s journal mode to WAL; false when SQLite kept another mode (the
+// file system cannot do WAL). The switch takes the file's exclusive lock,
+// and while another process is opening the same new file SQLite reports
+// BUSY at once instead of calling the busy handler, so the switch is tried
+// again until `busy_timeout` has passed.
+absl::StatusOr<bool> SwitchToWal(internal_sqlite::Connection& db,
+                                 absl::Duration busy_timeout) {
+  const absl::Time deadline = absl::Now() + busy_timeout;
+  while (true) {
+    absl::StatusOr<std::unique_ptr<internal_sqlite::Statement>> wal =
+        db.Prepare("PRAGMA journal_mode = WAL");
+    if (!wal.ok()) return wal.status();
+    absl::StatusOr<bool> row = (*wal)->Step();
+    if (row.ok()) {
+      const bool is_wal = *row && (*wal)->Blob(0) == "wal";
+      wal->reset();
+      return is_wal;
+    }
+    wal->reset();
+    if (!absl::IsUnavailable(row.status()) || absl::Now() >= deadline) {
+      return row.status();
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
     const std::string& path, SqliteOptions options) {
   absl::StatusOr<std::unique_ptr<Connection>> writer =
@@ -421,16 +454,13 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
   }
   // WAL: readers see the last commit while a write is in progress.
   // synchronous=FULL: a commit is on disk (WAL fsynced) before it returns.
-  absl::StatusOr<std::unique_ptr<Statement>> wal =
-      db.Prepare("PRAGMA journal_mode = WAL");
+  absl::StatusOr<bool> wal = SwitchToWal(db, options.busy_timeout);
   if (!wal.ok()) return AtPath(path, wal.status());
-  absl::StatusOr<bool> row = (*wal)->Step();
-  if (!row.ok()) return AtPath(path, row.status());
-  if (!*row || (*wal)->Blob(0) != "wal") {
+  if (!*wal) {
     return absl::FailedPreconditionError(absl::StrCat(
         path, ": the file system does not support SQLite's WAL mode"));
   }
-  wal->reset();
+  absl::StatusOr<bool> row;
   absl::Status status = db.Exec("PRAGMA synchronous = FULL");
   if (status.ok()) status = Migrate(db, path);
   if (!status.ok()) return AtPath(path, status);
