@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Runs every command line of the docs as written, and checks what they show.
 
-Usage: run_doc_commands.py --source-dir REPO --build-dir BUILD [--list] [FILE...]
+Usage: run_doc_commands.py --source-dir REPO --build-dir BUILD [--list]
+                           [--verbose] [FILE...]
 
 FILEs default to README.md, docs/*.md, examples/README.md,
 client/python/README.md and tests/node/README.md (relative to REPO).
