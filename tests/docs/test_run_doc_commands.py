@@ -215,6 +215,43 @@ class SandboxTest(unittest.TestCase):
         self.assertEqual(status, 1, output)
         self.assertIn("exited 1, the doc expects 0", output)
 
+    def test_server_and_second_terminal(self):
+        status, output = self.run_harness("""\
+            <!-- doc-test: server `/usr/bin/python3 -m http.server` -->
+            ```sh
+            /usr/bin/python3 -m http.server 50051 --bind 127.0.0.1
+            ```
+
+            <!-- doc-test: background `tail -f` -->
+            ```console
+            $ echo start > notes.txt
+            $ tail -f notes.txt
+            start
+            added
+            $ echo added >> notes.txt
+            $ /usr/bin/python3 -c 'import urllib.request as r; print(r.urlopen("http://127.0.0.1:50051/notes.txt").read().decode().strip())'
+            start
+            added
+            ```
+            """)
+        self.assertEqual(status, 0, output)
+        self.assertIn("(server)", output)
+        self.assertIn("second terminal, stopped with Ctrl-C", output)
+
+    def test_second_terminal_with_other_output_fails(self):
+        status, output = self.run_harness("""\
+            <!-- doc-test: background `tail -f` -->
+            ```console
+            $ echo start > notes.txt
+            $ tail -f notes.txt
+            start
+            added
+            $ echo other >> notes.txt
+            ```
+            """)
+        self.assertEqual(status, 1, output)
+        self.assertIn("(in a second terminal) printed other output", output)
+
     def test_writes_to_the_repository_do_not_survive(self):
         with tempfile.TemporaryDirectory() as source, \
                 tempfile.TemporaryDirectory() as build:
