@@ -100,6 +100,45 @@ def _state_files(folder):
                   if name != LOCK_FILE_NAME)
 
 
+# --- server addresses ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("address,target", [
+    ("127.0.0.1:50051", "127.0.0.1:50051"),
+    ("dns:///localhost:50051", "dns:///localhost:50051"),
+    ("unix:/run/statesd.sock", "unix:/run/statesd.sock"),
+    ("http://127.0.0.1:50051", "127.0.0.1:50051"),
+    ("HTTP://localhost:50051/", "localhost:50051"),
+    ("grpc://[::1]:50051", "[::1]:50051"),
+])
+def test_channel_target_reads_the_forms_statesctl_reads(address, target):
+    assert mozuma_states.channel_target(address) == target
+
+
+@pytest.mark.parametrize("address,says", [
+    ("", "empty"),
+    ("https://127.0.0.1:50051", "TLS"),
+    ("http://127.0.0.1", "no port"),
+    ("http://127.0.0.1:http", "not a number"),
+    ("http://127.0.0.1:70000", "not a number"),
+    ("http://me@127.0.0.1:50051", "user information"),
+    ("http://127.0.0.1:50051/mozuma.states.v1.StateService/GetState",
+     "method URL"),
+])
+def test_channel_target_refuses_with_what_to_write(address, says):
+    with pytest.raises(ValueError, match=says) as raised:
+        mozuma_states.channel_target(address)
+    if address:
+        assert "127.0.0.1:50051" in str(raised.value)
+
+
+def test_a_client_connects_to_the_url_form_of_the_address(server):
+    """The `http://` URL that buf curl takes works as the address."""
+    with Client.connect("http://" + server.address,
+                        timeout=RPC_TIMEOUT) as client:
+        assert not client.exists(IMAGENET)
+
+
 # --- the quickstart ----------------------------------------------------------
 
 

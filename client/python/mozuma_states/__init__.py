@@ -20,7 +20,7 @@ from mozuma_states._mozuma import MOZUMA_AVAILABLE
 from mozuma_states._version import __version__
 from mozuma_states.base import AbstractStateStore, ModelWithState
 from mozuma_states.client import CHANNEL_OPTIONS, DEFAULT_TIMEOUT, Client
-from mozuma_states.client import connect
+from mozuma_states.client import channel_target, connect
 from mozuma_states.conversions import (format_state_key, format_state_type,
                                        parse_state_key, parse_state_type,
                                        state_key_from_proto,
@@ -41,7 +41,8 @@ from mozuma_states.store import GrpcStateStore
 from mozuma_states.watch import Watch, WatchEvent
 
 __all__ = [
-    "AbstractStateStore", "CHANNEL_OPTIONS", "Client", "connect",
+    "AbstractStateStore", "CHANNEL_OPTIONS", "channel_target", "Client",
+    "connect",
     "DeadlineExceededError", "DEFAULT_TIMEOUT", "ERROR_DOMAIN",
     "error_from_rpc", "format_state_key", "format_state_type",
     "GrpcStateStore", "InvalidArgumentError", "InvalidPageTokenError",

@@ -31,7 +31,8 @@ from mozuma_states.records import Registration, State
 from mozuma_states.states import StateKey
 from mozuma_states.watch import Watch
 
-__all__ = ["CHANNEL_OPTIONS", "Client", "DEFAULT_TIMEOUT", "connect"]
+__all__ = ["CHANNEL_OPTIONS", "Client", "DEFAULT_TIMEOUT", "channel_target",
+           "connect"]
 
 # The default timeout of each unary call, in seconds.
 DEFAULT_TIMEOUT = 10.0
@@ -48,6 +49,64 @@ CHANNEL_OPTIONS = (
     ("grpc.keepalive_timeout_ms", 20000),
     ("grpc.http2.max_pings_without_data", 0),
 )
+
+
+def channel_target(address: str) -> str:
+    """The gRPC channel target for the server address `address`, read as
+    statesctl and the C++ client read it (`ChannelTarget()` in
+    client/client.h):
+
+    - `http://HOST:PORT` and `grpc://HOST:PORT` (a trailing `/` allowed),
+      the URL form of `buf curl`, become `HOST:PORT`; HOST may be a name,
+      an IPv4 address or a bracketed IPv6 one (`[::1]`);
+    - gRPC's own forms (`HOST:PORT`, `dns:///HOST:PORT`, `unix:/path`,
+      `ipv4:...`, `ipv6:...`) are returned as they are.
+
+    Raises ValueError, saying what to write instead, for an empty address,
+    `https://` or `grpcs://` (statesd serves plaintext), and a URL without a
+    port, with a bad port, with user information, or with a path, query or
+    fragment (a method URL pasted from `buf curl`).
+    """
+    if not address:
+        raise ValueError("the server address is empty: give HOST:PORT, such "
+                         "as 127.0.0.1:50051")
+    scheme, separator, authority = address.partition("://")
+    if not separator:
+        return address
+    scheme = scheme.lower()
+    if scheme in ("https", "grpcs"):
+        raise ValueError(
+            f"{address!r} asks for TLS, which statesd does not serve (yet): "
+            f"it serves plaintext, so write http://{authority.split('/')[0]} "
+            f"instead")
+    if scheme not in ("http", "grpc"):
+        return address
+
+    def invalid(why):
+        return ValueError(f"server address {address!r} {why}: write "
+                          f"http://HOST:PORT, such as http://127.0.0.1:50051")
+
+    if authority.endswith("/"):
+        authority = authority[:-1]
+    if any(character in authority for character in "/?#"):
+        raise invalid("has a path (a method URL?); the address is only the "
+                      "scheme, host and port")
+    if "@" in authority:
+        raise invalid("has user information, which gRPC does not send")
+    if authority.startswith("["):
+        host, bracket, rest = authority.partition("]")
+        if not bracket or not rest.startswith(":"):
+            raise invalid("has no port after the bracketed IPv6 address")
+        host, port = host + "]", rest[1:]
+    else:
+        host, colon, port = authority.rpartition(":")
+        if not colon:
+            raise invalid("has no port")
+    if not host or host == "[]":
+        raise invalid("has no host")
+    if not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+        raise invalid(f"has port {port!r}, not a number from 1 to 65535")
+    return f"{host}:{port}"
 
 
 def _state_type_filter(request, state_type, exact, training_id):
@@ -73,11 +132,13 @@ class Client:
     def __init__(self, target_or_channel, *, timeout: float = DEFAULT_TIMEOUT,
                  stub=None):
         """A client over a `grpc.Channel`, or over a new insecure channel to
-        a target (`host:port`, `dns:///name:port`, `unix:/path`) that
-        close() closes. `stub` replaces the generated stub (for tests)."""
+        a server address (`host:port`, `http://host:port`,
+        `dns:///name:port`, `unix:/path`: see channel_target(), which raises
+        ValueError for an address it refuses) that close() closes. `stub`
+        replaces the generated stub (for tests)."""
         if isinstance(target_or_channel, str):
-            self._channel = grpc.insecure_channel(target_or_channel,
-                                                  options=CHANNEL_OPTIONS)
+            self._channel = grpc.insecure_channel(
+                channel_target(target_or_channel), options=CHANNEL_OPTIONS)
             self._owns_channel = True
         else:
             self._channel = target_or_channel
