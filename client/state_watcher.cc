@@ -7,6 +7,7 @@
 
 #include "client/grpc_status.h"
 #include "core/errors.h"
+#include "core/watch_protocol.h"
 
 namespace mozuma::states {
 namespace {
@@ -148,20 +149,37 @@ void StateWatcher::Run() {
     }
     std::unique_ptr<grpc::ClientReaderInterface<v1::WatchStatesResponse>>
         reader = stub_->WatchStates(&context, request);
+    // The server's first sign of life: its headers (statesd sends them as
+    // soon as it took the watch) or, from an older server, the first
+    // message. The backoff restarts only with a message, so that a server
+    // that takes watches and ends them at once is not called in a loop.
+    const auto server_answered = [this, &resume] {
+      {
+        absl::MutexLock lock(&mutex_);
+        answered_ = true;
+        failed_attempts_ = 0;
+      }
+      if (resume.has_value()) {
+        if (callbacks_.on_resume) callbacks_.on_resume(*resume);
+        resume.reset();
+      }
+    };
+    // Only a real call has headers to look at: the reader of a test
+    // double's stub leaves the context without one.
+    reader->WaitForInitialMetadata();
+    if (context.c_call() != nullptr &&
+        context.GetServerInitialMetadata().count(kWatchStartedHeader) > 0) {
+      server_answered();
+    }
     v1::WatchStatesResponse response;
     while (reader->Read(&response)) {
       failures = 0;
       {
         absl::MutexLock lock(&mutex_);
         if (response.revision() > 0) last_revision_ = response.revision();
-        answered_ = true;
-        failed_attempts_ = 0;
       }
+      server_answered();
       if (from_snapshot) snapshot_delivered = true;
-      if (resume.has_value()) {
-        if (callbacks_.on_resume) callbacks_.on_resume(*resume);
-        resume.reset();
-      }
       if (callbacks_.on_message) callbacks_.on_message(response);
       response.Clear();
     }

@@ -94,8 +94,9 @@ struct WatchRetry {
   bool answered = false;
 };
 
-// A broken watch that is going again: the stream opened after one or more
-// WatchRetry has delivered its first message.
+// A broken watch that is going again: the server has taken the stream
+// opened after one or more WatchRetry (statesd says so with its headers at
+// once; an older server only with the first message).
 struct WatchResume {
   // The `start_revision` of the stream that resumed (as
   // WatchRetry::start_revision).
@@ -124,12 +125,12 @@ struct WatchCallbacks {
   // A resumable error broke the stream; the watcher reopens it after
   // `retry.delay` unless it is stopped first.
   std::function<void(const WatchRetry&)> on_retry;
-  // The first stream opened after `on_retry` that the server answers with a
-  // message: called once per recovery, just before that message's
-  // `on_message`. A resumed stream from a nonzero revision whose filter
-  // matches no change yet sends nothing, so the call comes with the first
-  // matching change (gRPC gives the client no earlier sign that the stream
-  // was accepted).
+  // The first stream opened after `on_retry` that the server takes: called
+  // once per recovery, as soon as statesd's response headers arrive (see
+  // core/watch_protocol.h), so also for a resumed watch on a quiet
+  // registry, and always before the stream's first `on_message`. Against a
+  // server that sends no headers before its first message, it comes with
+  // that message.
   std::function<void(const WatchResume&)> on_resume;
   // The watch ended: called exactly once, last, with the status that ended
   // it (see StateWatcher::status()).
@@ -179,20 +180,20 @@ class StateWatcher {
   // resume; 0 before any.
   std::int64_t last_revision() const;
 
-  // True once the server has answered any stream of this watcher: a
-  // message arrived, or a stream ended with an error the server sent (one
-  // with a google.rpc.ErrorInfo, or any code but UNAVAILABLE and
-  // CANCELLED, which gRPC also reports when it cannot connect). False while
-  // only such connection failures have happened, and also while the first
-  // stream is open but has delivered nothing (a watch from a nonzero
-  // `start_revision` with no change since): use it together with
-  // WatchRetry::answered or failed_attempts() to tell "never answered" from
-  // "quiet".
+  // True once the server has answered any stream of this watcher: it took
+  // the stream (statesd's response headers), a message arrived, or a stream
+  // ended with an error the server sent (one with a google.rpc.ErrorInfo,
+  // or any code but UNAVAILABLE and CANCELLED, which gRPC also reports when
+  // it cannot connect). False while only such connection failures have
+  // happened. Against a server that sends no headers before its first
+  // message, also false while the first stream is open but has delivered
+  // nothing: use it together with WatchRetry::answered or failed_attempts()
+  // to tell "never answered" from "quiet".
   bool answered() const;
 
   // How many streams have failed in a row with a resumable error since the
-  // last message (WatchRetry::attempt of the last retry); 0 while the
-  // stream in flight has not failed or after a message.
+  // server last answered (WatchRetry::attempt of the last retry); 0 once
+  // the server has taken the stream in flight or sent a message.
   int failed_attempts() const;
 
  private:

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "mozuma/states/v1/state_service.grpc.pb.h"
 #include "core/errors.h"
+#include "core/watch_protocol.h"
 #include "service/rpc/grpc_status.h"
 
 namespace mozuma::states {
@@ -222,7 +223,7 @@ WatchHub::~WatchHub() {
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Start(
-    grpc::CallbackServerContext* /*context*/, StateFilter filter,
+    grpc::CallbackServerContext* context, StateFilter filter,
     std::int64_t start_revision) {
   auto* watch = new WatchReactor(*this, std::move(filter), start_revision);
   bool draining;
@@ -234,6 +235,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchHub::Start(
   if (draining) {
     watch->Drain();
   } else {
+    // The headers go out before the snapshot is read, so that the client
+    // knows at once that the watch was taken, even if nothing follows.
+    context->AddInitialMetadata(kWatchStartedHeader, "1");
+    watch->StartSendInitialMetadata();
     watch->Begin();
   }
   return watch;

@@ -216,6 +216,10 @@ TEST_P(StatesctlWatchResumeTest, SaysOnceFromWhichRevisionItResumed) {
       << (*watch)->Output();
   EXPECT_THAT((*watch)->Output(), Not(HasSubstr("resumed")));
   StartServer(address);
+  // Said as soon as the server took the watch again, before any change:
+  // the registry may stay quiet for hours.
+  ASSERT_TRUE((*watch)->WaitForOutput("resumed", kWait).ok())
+      << (*watch)->Output();
   ASSERT_EQ(Run({"register", "pytorch.resnet18.places365", "file:///b.pt"}), 0);
   absl::StatusOr<std::string> output =
       (*watch)->WaitForOutput("pytorch.resnet18.places365", kWait);
