@@ -18,6 +18,22 @@
 namespace mozuma::states::statesctl {
 namespace {
 
+// FileExtensions() as the help texts list them; statesctl_lib_test keeps the
+// two the same.
+#define STATESCTL_FILE_EXTENSIONS \
+  "pt, pth, ckpt, bin, safetensors, onnx, h5, pkl, gz, gzip, zip"
+
+// How get and delete read their NAME.
+#define STATESCTL_KEY_NAME_HELP                                              \
+  "NAME is the dotted state key, backend.architecture[.extra...]"            \
+  ".training_id,\n"                                                          \
+  "or the same with slashes, backend/architecture[/extra...]/training_id.\n" \
+  "A NAME whose training id is a weights-file extension\n"                   \
+  "(" STATESCTL_FILE_EXTENSIONS                                              \
+  ")\n"                                                                      \
+  "is refused as a pasted file name (exit 2, with the NAME it probably\n"    \
+  "meant); pass --allow_file_extension if that really is the training id.\n"
+
 constexpr std::size_t kAny = std::numeric_limits<std::size_t>::max();
 
 constexpr char kValidateHelp[] =
@@ -79,9 +95,11 @@ constexpr char kParseHelp[] =
     "the parts between are the extras. NAME may also be written with\n"
     "slashes: backend/architecture[/extra...]/training_id.\n"
     "\n"
-    "A NAME whose training id is a weights-file extension (pt, pth, ckpt,\n"
-    "bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is refused as a pasted\n"
-    "file name (exit 2) unless --allow_file_extension is given.\n"
+    "A NAME whose training id is a weights-file extension\n"
+    "(" STATESCTL_FILE_EXTENSIONS
+    ")\n"
+    "is refused as a pasted file name (exit 2) unless --allow_file_extension\n"
+    "is given.\n"
     "\n"
     "Exit codes: 0 parsed, 1 NAME is not a valid state key, 2 usage error\n"
     "(or a file name), 3 no answer.\n"
@@ -101,10 +119,11 @@ constexpr char kRegisterHelp[] =
     ".training_id,\n"
     "         as MoZuMa names its state files without the .pt, or the same\n"
     "         with slashes: backend/architecture[/extra...]/training_id.\n"
-    "         A NAME whose training id is a weights-file extension (pt, pth,\n"
-    "         ckpt, bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is\n"
-    "         refused as a pasted file name (exit 2); to register the files\n"
-    "         of a folder, use 'statesctl import DIR'\n"
+    "         A NAME whose training id is a weights-file extension\n"
+    "         (" STATESCTL_FILE_EXTENSIONS
+    ")\n"
+    "         is refused as a pasted file name (exit 2); to register the\n"
+    "         files of a folder, use 'statesctl import DIR'\n"
     "  URI    where the weights are, as an absolute URI: file:///..., \n"
     "         s3://bucket/..., https://...\n"
     "\n"
@@ -142,14 +161,7 @@ constexpr char kGetHelp[] =
     "Prints the state registered under the state key NAME: its fields, URI,\n"
     "SHA-256, size, labels, times and revision (--json: the State message\n"
     "as JSON).\n"
-    "\n"
-    "NAME is the dotted state key, backend.architecture[.extra...]"
-    ".training_id,\n"
-    "or the same with slashes, backend/architecture[/extra...]/training_id.\n"
-    "A NAME whose training id is a weights-file extension (pt, pth, ckpt,\n"
-    "bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is refused as a pasted\n"
-    "file name (exit 2, with the NAME it probably meant); pass\n"
-    "--allow_file_extension if that really is the training id.\n"
+    "\n" STATESCTL_KEY_NAME_HELP
     "\n"
     "Exit codes: 0 found, 1 not registered (or NAME is invalid), 2 usage\n"
     "error (or a NAME that is a file name), 3 no answer.\n"
@@ -202,14 +214,7 @@ constexpr char kDeleteHelp[] =
     "\n"
     "Deletes the state registered under the state key NAME, and prints the\n"
     "revision of the deletion.\n"
-    "\n"
-    "NAME is the dotted state key, backend.architecture[.extra...]"
-    ".training_id,\n"
-    "or the same with slashes, backend/architecture[/extra...]/training_id.\n"
-    "A NAME whose training id is a weights-file extension (pt, pth, ckpt,\n"
-    "bin, safetensors, onnx, h5, pkl, gz, gzip, zip) is refused as a pasted\n"
-    "file name (exit 2, with the NAME it probably meant); pass\n"
-    "--allow_file_extension if that really is the training id.\n"
+    "\n" STATESCTL_KEY_NAME_HELP
     "\n"
     "Flags:\n"
     "  --expected_revision=N   delete only if the state's revision is still "
@@ -361,6 +366,9 @@ std::string CompletionWords(const std::vector<std::string>& flags) {
   }
   return absl::StrJoin(words, " ");
 }
+
+#undef STATESCTL_KEY_NAME_HELP
+#undef STATESCTL_FILE_EXTENSIONS
 
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/str_join.h"
 #include "client/statesctl/arguments.h"
 #include "client/statesctl/command_line.h"
 #include "client/statesctl/commands.h"
@@ -254,6 +255,18 @@ TEST(CommandsTest, EveryCommandHasHelpWithAnExample) {
   EXPECT_THAT(UsageText(), HasSubstr("import DIR"));
   EXPECT_THAT(UsageText(), HasSubstr("completion bash"));
   EXPECT_THAT(UsageText(), HasSubstr("2  usage error"));
+}
+
+// The help of every command that refuses pasted file names lists the very
+// extensions it refuses.
+TEST(CommandsTest, HelpListsTheRefusedFileExtensions) {
+  const std::string listed =
+      "(" + absl::StrJoin(FileExtensions(), ", ") + ")";
+  for (const char* name : {"parse", "register", "get", "delete"}) {
+    const Command* command = FindCommand(name);
+    ASSERT_NE(command, nullptr) << name;
+    EXPECT_THAT(command->help, HasSubstr(listed)) << name;
+  }
 }
 
 TEST(CommandsTest, VersionNamesTheReleaseAndTheApi) {
