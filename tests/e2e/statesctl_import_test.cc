@@ -1,59 +1,33 @@
 // statesctl import end to end when the store was moved: the same bytes
 // under a new URI are recognised by their digest and only the URI changes.
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/end_to_end.h"
 #include "tests/testing/subprocess.h"
-#include "tests/testing/temp_dir.h"
 
 namespace mozuma::states {
 namespace {
 
 using ::mozuma::states::testing::CommandResult;
-using ::mozuma::states::testing::RunCommand;
-using ::mozuma::states::testing::StatesdProcess;
-using ::mozuma::states::testing::TempDir;
+using ::mozuma::states::testing::Lines;
+using ::mozuma::states::testing::ParseJsonObject;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 constexpr char kAbcSha256[] =
     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-class StatesctlImportTest : public ::testing::Test {
+// Each test has a statesd of its own, over a database file.
+class StatesctlImportTest : public testing::StatesdPerTestFixture {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
-        StatesdProcess::Start({"--db=" + dir_.File("states.db")});
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-  }
-
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {STATESCTL_PATH, "--server=" + server_->address()});
-    absl::StatusOr<CommandResult> result = RunCommand(args);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{};
-  }
-
-  static google::protobuf::Struct Json(const std::string& text) {
-    google::protobuf::Struct json;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
-        << text;
-    return json;
-  }
-
-  static std::vector<std::string> Lines(const std::string& text) {
-    return absl::StrSplit(text, '\n', absl::SkipEmpty());
-  }
+  void SetUp() override { StartServer(); }
 
   // A store folder with two state files.
   std::string MakeStore(const std::string& name) {
@@ -71,11 +45,8 @@ class StatesctlImportTest : public ::testing::Test {
   google::protobuf::Struct Get(const std::string& name) {
     CommandResult got = Run({"--json", "get", name});
     EXPECT_EQ(got.exit_code, 0) << got.stderr_text;
-    return Json(got.stdout_text);
+    return ParseJsonObject(got.stdout_text);
   }
-
-  TempDir dir_;
-  std::unique_ptr<StatesdProcess> server_;
 };
 
 TEST_F(StatesctlImportTest, AMovedStoreUpdatesOnlyTheUris) {
@@ -163,10 +134,10 @@ TEST_F(StatesctlImportTest, JsonReportsEachOutcomeAndTheCounts) {
   EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
   std::vector<std::string> lines = Lines(json.stdout_text);
   ASSERT_EQ(lines.size(), 4u) << json.stdout_text;
-  google::protobuf::Struct skipped = Json(lines[0]);
+  google::protobuf::Struct skipped = ParseJsonObject(lines[0]);
   EXPECT_EQ(skipped.fields().at("file").string_value(), "notes.txt");
   EXPECT_EQ(skipped.fields().at("outcome").string_value(), "skipped");
-  google::protobuf::Struct moved = Json(lines[1]);
+  google::protobuf::Struct moved = ParseJsonObject(lines[1]);
   EXPECT_EQ(moved.fields().at("file").string_value(),
             "pytorch.resnet18.cls1000.imagenet.pt");
   EXPECT_EQ(moved.fields().at("outcome").string_value(), "moved");
@@ -179,7 +150,7 @@ TEST_F(StatesctlImportTest, JsonReportsEachOutcomeAndTheCounts) {
                 .at("uri")
                 .string_value(),
             "file://" + copy + "/pytorch.resnet18.cls1000.imagenet.pt");
-  const google::protobuf::Struct last = Json(lines[3]);
+  const google::protobuf::Struct last = ParseJsonObject(lines[3]);
   const auto& summary = last.fields().at("summary").struct_value().fields();
   EXPECT_EQ(summary.at("moved").number_value(), 2);
   EXPECT_EQ(summary.at("created").number_value(), 0);

@@ -2,58 +2,25 @@
 // file name is refused (or warned about by validate), the slash form works
 // in every command, and validate reports every problem of a name.
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/end_to_end.h"
 #include "tests/testing/subprocess.h"
 
 namespace mozuma::states {
 namespace {
 
 using ::mozuma::states::testing::CommandResult;
-using ::mozuma::states::testing::RunCommand;
-using ::mozuma::states::testing::StatesdProcess;
+using ::mozuma::states::testing::ParseJsonObject;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class StatesctlNamesTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
-        StatesdProcess::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  // Runs statesctl against the suite's server.
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {STATESCTL_PATH, "--server=" + server_->address()});
-    absl::StatusOr<CommandResult> result = RunCommand(args);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{};
-  }
-
-  static google::protobuf::Struct Json(const std::string& text) {
-    google::protobuf::Struct json;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
-        << text;
-    return json;
-  }
-
-  static StatesdProcess* server_;
-};
-
-StatesdProcess* StatesctlNamesTest::server_ = nullptr;
+// The suite's tests share one statesd.
+class StatesctlNamesTest : public testing::StatesdPerSuiteFixture {};
 
 TEST_F(StatesctlNamesTest, RegisterRefusesAPastedFileName) {
   const std::string file_name = "pytorch.resnet18.cls1000.imagenet.pt";
@@ -116,7 +83,7 @@ TEST_F(StatesctlNamesTest, ValidateWarnsAboutAFileNameButCallsItValid) {
 
   CommandResult json = Run({"--json", "validate", file_name, "a.b.c"});
   EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
-  const google::protobuf::Struct document = Json(json.stdout_text);
+  const google::protobuf::Struct document = ParseJsonObject(json.stdout_text);
   const auto& results = document.fields().at("results").list_value();
   ASSERT_EQ(results.values_size(), 2);
   const auto& first = results.values(0).struct_value().fields();
@@ -185,7 +152,7 @@ TEST_F(StatesctlNamesTest, ValidateReportsThePartCountAndTheBadCharacters) {
 
   CommandResult json = Run({"--json", "validate", "Res Net.1 8"});
   EXPECT_EQ(json.exit_code, 1);
-  const google::protobuf::Struct document = Json(json.stdout_text);
+  const google::protobuf::Struct document = ParseJsonObject(json.stdout_text);
   const auto& result = document.fields()
                            .at("results")
                            .list_value()

@@ -1,7 +1,6 @@
 // statesctl's registry commands end to end: the real binary against a real
 // statesd over SQLite, one server (and one database file) per test.
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -10,22 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/end_to_end.h"
 #include "tests/testing/subprocess.h"
-#include "tests/testing/temp_dir.h"
 
 namespace mozuma::states {
 namespace {
 
 using ::mozuma::states::testing::CommandResult;
-using ::mozuma::states::testing::RunCommand;
-using ::mozuma::states::testing::StatesdProcess;
+using ::mozuma::states::testing::Lines;
+using ::mozuma::states::testing::ParseJsonObject;
+using ::mozuma::states::testing::StatesctlArgv;
 using ::mozuma::states::testing::Subprocess;
-using ::mozuma::states::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -38,20 +36,10 @@ constexpr char kEmptySha256[] =
 
 constexpr absl::Duration kWait = absl::Seconds(10);
 
-class StatesctlRegistryTest : public ::testing::Test {
+// Each test has a statesd of its own, over a database file.
+class StatesctlRegistryTest : public testing::StatesdPerTestFixture {
  protected:
   void SetUp() override { StartServer(); }
-
-  // Starts statesd on the test's database file; on `address` when given
-  // (to restart on the same port), else on a free port.
-  void StartServer(const std::string& address = "") {
-    std::vector<std::string> flags = {"--db=" + dir_.File("states.db")};
-    if (!address.empty()) flags.push_back("--listen=" + address);
-    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
-        StatesdProcess::Start(flags);
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-  }
 
   // Drains the server with SIGTERM and waits for it to exit.
   void StopServer() {
@@ -62,28 +50,10 @@ class StatesctlRegistryTest : public ::testing::Test {
     server_.reset();
   }
 
+  // The command line that runs statesctl with `args` against the test's
+  // server.
   std::vector<std::string> Argv(std::vector<std::string> args) const {
-    args.insert(args.begin(),
-                {STATESCTL_PATH, "--server=" + server_->address()});
-    return args;
-  }
-
-  // Runs statesctl against the test's server.
-  CommandResult Run(std::vector<std::string> args) {
-    absl::StatusOr<CommandResult> result = RunCommand(Argv(std::move(args)));
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{};
-  }
-
-  static google::protobuf::Struct Json(const std::string& text) {
-    google::protobuf::Struct json;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
-        << text;
-    return json;
-  }
-
-  static std::vector<std::string> Lines(const std::string& text) {
-    return absl::StrSplit(text, '\n', absl::SkipEmpty());
+    return StatesctlArgv(server_->address(), std::move(args));
   }
 
   std::string MakeFolder(const std::string& name) {
@@ -95,9 +65,6 @@ class StatesctlRegistryTest : public ::testing::Test {
   static void WriteFile(const std::string& path, const std::string& content) {
     std::ofstream(path, std::ios::binary) << content;
   }
-
-  TempDir dir_;
-  std::unique_ptr<StatesdProcess> server_;
 };
 
 TEST_F(StatesctlRegistryTest, RegisterGetDeleteRoundTrip) {
@@ -139,7 +106,7 @@ TEST_F(StatesctlRegistryTest, RegisterGetDeleteRoundTrip) {
 
   CommandResult json = Run({"--json", "get", name});
   EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
-  google::protobuf::Struct state = Json(json.stdout_text);
+  google::protobuf::Struct state = ParseJsonObject(json.stdout_text);
   EXPECT_EQ(state.fields().at("name").string_value(), name);
   EXPECT_EQ(state.fields().at("revision").string_value(), "2");
   EXPECT_EQ(state.fields()
@@ -235,7 +202,7 @@ TEST_F(StatesctlRegistryTest, ListPrintsATableOrJsonLinesOverEveryPage) {
   EXPECT_EQ(json.exit_code, 0) << json.stderr_text;
   std::vector<std::string> names;
   for (const std::string& line : Lines(json.stdout_text)) {
-    names.push_back(Json(line).fields().at("name").string_value());
+    names.push_back(ParseJsonObject(line).fields().at("name").string_value());
   }
   EXPECT_THAT(names, ElementsAre("keras.vgg16.imagenet",
                                  "pytorch.resnet18.cls1000.imagenet",
@@ -304,13 +271,14 @@ TEST_F(StatesctlRegistryTest, ImportRegistersStateFilesAndIsSafeToRerun) {
   CommandResult got =
       Run({"--json", "get", "pytorch.resnet18.cls1000.imagenet"});
   ASSERT_EQ(got.exit_code, 0) << got.stderr_text;
-  google::protobuf::Struct state = Json(got.stdout_text);
+  google::protobuf::Struct state = ParseJsonObject(got.stdout_text);
   EXPECT_EQ(state.fields().at("uri").string_value(),
             "file://" + store + "/pytorch.resnet18.cls1000.imagenet.pt");
   EXPECT_EQ(state.fields().at("sha256").string_value(), kAbcSha256);
   EXPECT_EQ(state.fields().at("sizeBytes").string_value(), "3");
   EXPECT_EQ(
-      Json(Run({"--json", "get", "pytorch.clip-image-rn50.clip"}).stdout_text)
+      ParseJsonObject(
+          Run({"--json", "get", "pytorch.clip-image-rn50.clip"}).stdout_text)
           .fields()
           .at("sha256")
           .string_value(),
@@ -341,8 +309,9 @@ TEST_F(StatesctlRegistryTest, ImportRegistersStateFilesAndIsSafeToRerun) {
               HasSubstr("failed model.pt: not a state name"));
   CommandResult kept =
       Run({"--json", "get", "pytorch.resnet18.cls1000.imagenet"});
-  EXPECT_EQ(Json(kept.stdout_text).fields().at("sha256").string_value(),
-            kAbcSha256);
+  EXPECT_EQ(
+      ParseJsonObject(kept.stdout_text).fields().at("sha256").string_value(),
+      kAbcSha256);
 
   CommandResult overwritten = Run({"import", "--overwrite", store});
   EXPECT_EQ(overwritten.exit_code, 1);
@@ -361,7 +330,7 @@ TEST_F(StatesctlRegistryTest, ImportPercentEncodesUrisAndTakesAPrefix) {
   CommandResult got =
       Run({"--json", "get", "pytorch.r\xC3\xA9snet.cls_1.imagenet"});
   ASSERT_EQ(got.exit_code, 0) << got.stderr_text;
-  EXPECT_EQ(Json(got.stdout_text).fields().at("uri").string_value(),
+  EXPECT_EQ(ParseJsonObject(got.stdout_text).fields().at("uri").string_value(),
             "file://" + dir_.path() +
                 "/my%20store/pytorch.r%C3%A9snet.cls_1.imagenet.pt");
 
@@ -371,7 +340,7 @@ TEST_F(StatesctlRegistryTest, ImportPercentEncodesUrisAndTakesAPrefix) {
   // The same bytes under a new URI: moved, --overwrite or not.
   EXPECT_THAT(prefixed.stdout_text, HasSubstr("1 moved"));
   got = Run({"--json", "get", "pytorch.r\xC3\xA9snet.cls_1.imagenet"});
-  EXPECT_EQ(Json(got.stdout_text).fields().at("uri").string_value(),
+  EXPECT_EQ(ParseJsonObject(got.stdout_text).fields().at("uri").string_value(),
             "s3://models/states/pytorch.r%C3%A9snet.cls_1.imagenet.pt");
 
   CommandResult missing = Run({"import", dir_.File("nowhere")});
@@ -444,7 +413,7 @@ TEST_F(StatesctlRegistryTest, WatchJsonAndStartRevision) {
   ASSERT_TRUE(output.ok()) << output.status();
   std::vector<std::string> lines = Lines(*output);
   ASSERT_EQ(lines.size(), 1u) << *output;
-  google::protobuf::Struct event = Json(lines[0]);
+  google::protobuf::Struct event = ParseJsonObject(lines[0]);
   EXPECT_EQ(event.fields().at("type").string_value(), "TYPE_ADDED");
   EXPECT_EQ(event.fields()
                 .at("state")
@@ -468,7 +437,8 @@ TEST_F(StatesctlRegistryTest, WatchJsonAndStartRevision) {
   ASSERT_TRUE(output.ok()) << output.status() << (*snapshot)->Output();
   lines = Lines(*output);
   ASSERT_EQ(lines.size(), 3u) << *output;
-  EXPECT_EQ(Json(lines[0]).fields().at("type").string_value(), "TYPE_ADDED");
+  EXPECT_EQ(ParseJsonObject(lines[0]).fields().at("type").string_value(),
+            "TYPE_ADDED");
   (*snapshot)->Signal(SIGINT);
   code = (*snapshot)->Wait(kWait);
   ASSERT_TRUE(code.ok()) << code.status();

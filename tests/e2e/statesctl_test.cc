@@ -1,13 +1,10 @@
 // statesctl end to end: the real binary against a real statesd (and, for
 // errors, against a failing gRPC server and an address where nothing
 // listens): exit codes, JSON, the command line, bash completion.
-#include <arpa/inet.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "mozuma/states/v1/state_service.grpc.pb.h"
+#include "tests/testing/end_to_end.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -27,8 +25,10 @@ namespace mozuma::states {
 namespace {
 
 using ::mozuma::states::testing::CommandResult;
+using ::mozuma::states::testing::ParseJsonObject;
 using ::mozuma::states::testing::RunCommand;
-using ::mozuma::states::testing::StatesdProcess;
+using ::mozuma::states::testing::RunStatesctl;
+using ::mozuma::states::testing::UnusedLoopbackAddress;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -37,44 +37,14 @@ using ::testing::IsSupersetOf;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 
-class StatesctlTest : public ::testing::Test {
+// The suite's tests share one statesd.
+class StatesctlTest : public testing::StatesdPerSuiteFixture {
  protected:
-  static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
-        StatesdProcess::Start();
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = started->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
-  // Runs statesctl against the suite's server.
-  CommandResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {STATESCTL_PATH, "--server=" + server_->address()});
-    absl::StatusOr<CommandResult> result = RunCommand(args);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{};
-  }
-
-  // Runs statesctl against `server`, which may be anything.
-  static CommandResult RunAt(const std::string& server,
-                             std::vector<std::string> args) {
-    args.insert(args.begin(), {STATESCTL_PATH, "--server=" + server});
-    absl::StatusOr<CommandResult> result = RunCommand(args);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? *result : CommandResult{};
-  }
-
-  // `text`, one line of JSON.
+  // `text` parsed as ParseJsonObject() does, with a nonfatal failure as
+  // well unless it is exactly one line, newline included.
   static google::protobuf::Struct Json(const std::string& text) {
     EXPECT_EQ(text.find('\n'), text.size() - 1) << "not one line: " << text;
-    google::protobuf::Struct json;
-    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(text, &json).ok())
-        << text;
-    return json;
+    return ParseJsonObject(text);
   }
 
   // The detail of type google.rpc.`type` in JSON error `json`.
@@ -93,11 +63,7 @@ class StatesctlTest : public ::testing::Test {
     ADD_FAILURE() << "no " << type << " in the error";
     return {};
   }
-
-  static StatesdProcess* server_;
 };
-
-StatesdProcess* StatesctlTest::server_ = nullptr;
 
 TEST_F(StatesctlTest, ValidateExitsZeroOnlyWhenAllAreValid) {
   CommandResult valid = Run({"validate", "pytorch.resnet18.cls1000.imagenet",
@@ -219,20 +185,6 @@ class FailingService : public v1::StateService::Service {
   }
 };
 
-// A loopback address where nothing listens: a port the kernel has just
-// handed out and taken back.
-std::string UnusedAddress() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  close(fd);
-  return "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
-}
-
 // The four outcomes scripts must tell apart, each in text and in JSON: the
 // same exit code both ways, a message on stderr in text, one JSON line on
 // stdout (a google.rpc.Status under "error") with --json.
@@ -275,14 +227,14 @@ TEST_F(StatesctlTest, ExitCodesHoldForEveryKindOfErrorInTextAndJson) {
        "INTERNAL",
        "INTERNAL: database disk image is malformed"},
       {"unreachable server",
-       UnusedAddress(),
+       UnusedLoopbackAddress(),
        {"get", missing},
        3,
        "UNAVAILABLE",
        "cannot reach statesd at 127.0.0.1:"},
   };
   for (const Case& c : cases) {
-    CommandResult text = RunAt(c.server, c.args);
+    CommandResult text = RunStatesctl(c.server, c.args);
     EXPECT_EQ(text.exit_code, c.exit_code)
         << c.what << ": " << text.stderr_text;
     EXPECT_EQ(text.stdout_text, "") << c.what;
@@ -290,7 +242,7 @@ TEST_F(StatesctlTest, ExitCodesHoldForEveryKindOfErrorInTextAndJson) {
 
     std::vector<std::string> args = c.args;
     args.push_back("--json");
-    CommandResult json = RunAt(c.server, args);
+    CommandResult json = RunStatesctl(c.server, args);
     EXPECT_EQ(json.exit_code, c.exit_code)
         << c.what << ": " << json.stdout_text;
     const google::protobuf::Struct error = Json(json.stdout_text);
@@ -349,7 +301,7 @@ TEST_F(StatesctlTest, EveryUsageErrorExitsTwoWithAHint) {
   EXPECT_EQ(fish.exit_code, 2);
   EXPECT_THAT(fish.stderr_text, HasSubstr("statesctl completion bash"));
   CommandResult https =
-      RunAt("https://" + server_->address(), {"parse", "a.b.c"});
+      RunStatesctl("https://" + server_->address(), {"parse", "a.b.c"});
   EXPECT_EQ(https.exit_code, 2);
   EXPECT_THAT(https.stderr_text,
               HasSubstr("write http://" + server_->address() + " instead"));
@@ -366,7 +318,7 @@ TEST_F(StatesctlTest, ServerTakesTheUrlFormOfBufCurl) {
   for (const std::string& server :
        {"http://" + server_->address(), "http://" + server_->address() + "/",
         "grpc://" + server_->address(), "dns:///" + server_->address()}) {
-    CommandResult parsed = RunAt(server, {"parse", "a.b.c"});
+    CommandResult parsed = RunStatesctl(server, {"parse", "a.b.c"});
     EXPECT_EQ(parsed.exit_code, 0) << server << ": " << parsed.stderr_text;
   }
 }

@@ -2,59 +2,32 @@
 // it gives up on an address that never answered (unless --wait), its exit
 // code after SIGINT says whether the server ever answered, and it says when
 // a broken watch resumed.
-#include <arpa/inet.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/end_to_end.h"
 #include "tests/testing/subprocess.h"
-#include "tests/testing/temp_dir.h"
 
 namespace mozuma::states {
 namespace {
 
 using ::mozuma::states::testing::CommandResult;
+using ::mozuma::states::testing::Lines;
 using ::mozuma::states::testing::RunCommand;
 using ::mozuma::states::testing::StatesdProcess;
 using ::mozuma::states::testing::Subprocess;
-using ::mozuma::states::testing::TempDir;
+using ::mozuma::states::testing::UnusedLoopbackAddress;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
 constexpr absl::Duration kWait = absl::Seconds(15);
-
-// A loopback address where nothing listens: a port the kernel handed out
-// and that was closed again at once.
-std::string DeadAddress() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof(address);
-  if (fd < 0 ||
-      bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    ADD_FAILURE() << "cannot find a free port";
-  }
-  close(fd);
-  return absl::StrCat("127.0.0.1:", ntohs(address.sin_port));
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  return absl::StrSplit(text, '\n', absl::SkipEmpty());
-}
 
 std::size_t Count(const std::string& text, const std::string& part) {
   std::size_t count = 0;
@@ -74,7 +47,7 @@ int StopWith(Subprocess& process, int signal_number) {
 }
 
 TEST(StatesctlWatchTest, GivesUpOnAnAddressThatNeverAnswered) {
-  const std::string address = DeadAddress();
+  const std::string address = UnusedLoopbackAddress();
   const absl::Time start = absl::Now();
   absl::StatusOr<CommandResult> result =
       RunCommand({STATESCTL_PATH, "--server=" + address, "--timeout=1s",
@@ -106,7 +79,7 @@ TEST(StatesctlWatchTest, GivesUpOnAnAddressThatNeverAnswered) {
 }
 
 TEST(StatesctlWatchTest, WaitKeepsTryingAndSigintBeforeAnAnswerExitsThree) {
-  const std::string address = DeadAddress();
+  const std::string address = UnusedLoopbackAddress();
   absl::StatusOr<std::unique_ptr<Subprocess>> watch =
       Subprocess::Start({STATESCTL_PATH, "--server=" + address, "--timeout=1s",
                          "watch", "--wait"});
@@ -129,7 +102,7 @@ TEST(StatesctlWatchTest, WaitKeepsTryingAndSigintBeforeAnAnswerExitsThree) {
 }
 
 TEST(StatesctlWatchTest, WaitWatchesOnceTheServerComesUp) {
-  const std::string address = DeadAddress();
+  const std::string address = UnusedLoopbackAddress();
   absl::StatusOr<std::unique_ptr<Subprocess>> watch =
       Subprocess::Start({STATESCTL_PATH, "--server=" + address, "--timeout=1s",
                          "watch", "--wait"});
@@ -169,27 +142,16 @@ TEST(StatesctlWatchTest, AQuietWatchIsNoMissingServer) {
   EXPECT_EQ(StopWith(**watch, SIGTERM), 0) << (*watch)->Output();
 }
 
-class StatesctlWatchResumeTest : public ::testing::TestWithParam<bool> {
+// Each test has a statesd of its own, over a database file, which it
+// stops and starts again on the same port.
+class StatesctlWatchResumeTest : public testing::StatesdPerTestFixture,
+                                 public ::testing::WithParamInterface<bool> {
  protected:
-  void StartServer(const std::string& address = "") {
-    std::vector<std::string> flags = {"--db=" + dir_.File("states.db")};
-    if (!address.empty()) flags.push_back("--listen=" + address);
-    absl::StatusOr<std::unique_ptr<StatesdProcess>> started =
-        StatesdProcess::Start(flags);
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = *std::move(started);
-  }
-
+  // The exit code of statesctl run with `args` against the test's server;
+  // -1 if it could not be run.
   int Run(std::vector<std::string> args) {
-    args.insert(args.begin(),
-                {STATESCTL_PATH, "--server=" + server_->address()});
-    absl::StatusOr<CommandResult> result = RunCommand(args);
-    EXPECT_TRUE(result.ok()) << result.status();
-    return result.ok() ? result->exit_code : -1;
+    return StatesdPerTestFixture::Run(std::move(args)).exit_code;
   }
-
-  TempDir dir_;
-  std::unique_ptr<StatesdProcess> server_;
 };
 
 TEST_P(StatesctlWatchResumeTest, SaysOnceFromWhichRevisionItResumed) {

@@ -327,7 +327,8 @@ TEST(StatesdTest, DrainCancelsCallsThatOutliveTheGracePeriod) {
   EXPECT_THAT(server->process().Output(), HasSubstr("SIGINT received"));
 }
 
-// The lines of `text` (the last one need not end with a newline).
+// The lines of `text` (the last one need not end with a newline), blank
+// ones included: unlike testing::Lines(), this counts every line.
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
