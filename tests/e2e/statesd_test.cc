@@ -1,7 +1,7 @@
 // statesd as a real process on a loopback port, called over the network by
 // the C++ client library.
-#include <grpcpp/generic/generic_stub.h>
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -10,8 +10,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <future>
+#include <iterator>
 #include <random>
 #include <string>
 
@@ -271,8 +271,8 @@ TEST(StatesdTest, LimitsComeFromFlags) {
 }
 
 TEST(StatesdTest, HealthServesThenDrainFinishesCallsInFlight) {
-  auto server =
-      StartStatesdWithTestHooks({"--TEST_response_delay=1s", "--drain_grace=5s"});
+  auto server = StartStatesdWithTestHooks(
+      {"--TEST_response_delay=1s", "--drain_grace=5s"});
   ASSERT_NE(server, nullptr);
   const std::string address = server->address();
 
@@ -467,7 +467,8 @@ TEST(StatesdTest, MalformedAddressesAreNamedAsSuch) {
                         "malformed address"});
   }
   ExpectStatesdFails({"--listen=no-such-host.invalid:50051", "--db=memory:"},
-                     kExitListen, {"\"no-such-host.invalid\" does not resolve"});
+                     kExitListen,
+                     {"\"no-such-host.invalid\" does not resolve"});
 }
 
 TEST(StatesdTest, AnAddressInUseIsRefusedWithAWayOut) {
@@ -484,8 +485,9 @@ TEST(StatesdTest, AnAddressInUseIsRefusedWithAWayOut) {
   ExpectStatesdFails({"--listen=localhost:" + port, "--db=memory:"},
                      kExitListen, {"already in use"});
   // The first server never noticed.
-  EXPECT_TRUE(
-      Client::Connect(address)->ParseStateKey("pytorch.resnet18.imagenet").ok());
+  EXPECT_TRUE(Client::Connect(address)
+                  ->ParseStateKey("pytorch.resnet18.imagenet")
+                  .ok());
 
   // A socket with SO_REUSEPORT on, as any gRPC server has by default: the
   // kernel would let a second SO_REUSEPORT socket share its port.
@@ -501,7 +503,8 @@ TEST(StatesdTest, AnAddressInUseIsRefusedWithAWayOut) {
   ASSERT_EQ(listen(fd, 1), 0);
   socklen_t length = sizeof(loopback);
   getsockname(fd, reinterpret_cast<sockaddr*>(&loopback), &length);
-  const std::string shared = absl::StrCat("127.0.0.1:", ntohs(loopback.sin_port));
+  const std::string shared =
+      absl::StrCat("127.0.0.1:", ntohs(loopback.sin_port));
   ExpectStatesdFails({"--listen=" + shared, "--db=memory:"}, kExitListen,
                      {"already in use"});
   close(fd);
@@ -523,8 +526,8 @@ TEST(StatesdTest, APrivilegedPortIsNamedAsSuch) {
   std::vector<std::string> argv;
   if (geteuid() == 0) {
     // As root, drop to nobody, whose rights are those of any user.
-    argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-            "--clear-groups", "--inh-caps=-all", "--bounding-set=-all"};
+    argv = {"/usr/bin/setpriv", "--reuid=65534",   "--regid=65534",
+            "--clear-groups",   "--inh-caps=-all", "--bounding-set=-all"};
   }
   argv.insert(argv.end(), {STATESD_PATH, listen, "--db=memory:"});
   absl::StatusOr<testing::CommandResult> result = RunCommand(argv);
@@ -539,9 +542,9 @@ TEST(StatesdTest, APrivilegedPortIsNamedAsSuch) {
 TEST(StatesdTest, AUnixSocketInUseIsRefusedAndAStaleOneReplaced) {
   testing::TempDir dir;
   const std::string listen = "--listen=unix:" + dir.File("statesd.sock");
-  ExpectStatesdFails({"--listen=unix:" + dir.File("missing/statesd.sock"),
-                      "--db=memory:"},
-                     kExitListen, {"does not exist"});
+  ExpectStatesdFails(
+      {"--listen=unix:" + dir.File("missing/statesd.sock"), "--db=memory:"},
+      kExitListen, {"does not exist"});
   {
     absl::StatusOr<std::unique_ptr<testing::Subprocess>> first =
         testing::Subprocess::Start({STATESD_PATH, listen, "--db=memory:"});
@@ -610,7 +613,8 @@ TEST(StatesdTest, TheDefaultStoreDoesNotDependOnTheWorkingDirectory) {
                         "/var/s.db at revision 0"));
   // Nothing else went into the working directory.
   std::vector<std::string> entries;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.File("cwd"))) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir.File("cwd"))) {
     entries.push_back(entry.path().filename().string());
   }
   EXPECT_THAT(entries, ::testing::ElementsAre("var"));
@@ -685,8 +689,8 @@ TEST(StatesdTest, BadStoresAndHistoryFlagsFailWithAMessage) {
   EXPECT_EQ(result->exit_code, kExitStore);
   EXPECT_THAT(result->stderr_text, HasSubstr("--db"));
 
-  result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0", "--db=memory:",
-                       "--history=10", "--watch_max_lag=11"});
+  result = RunCommand({STATESD_PATH, "--listen=127.0.0.1:0",
+                       "--db=memory:", "--history=10", "--watch_max_lag=11"});
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, kExitUsage);
   EXPECT_THAT(result->stderr_text, HasSubstr("--watch_max_lag"));
