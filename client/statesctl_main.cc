@@ -39,6 +39,7 @@
 #include "client/statesctl/commands.h"
 #include "client/statesctl/flags.h"
 #include "client/statesctl/output.h"
+#include "core/closest_name.h"
 #include "core/protobuf_log.h"
 
 namespace mozuma::states::statesctl {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "core/closest_name.h"
 
 namespace mozuma::states {
 namespace {
@@ -31,23 +32,6 @@ std::string Expected(const absl::CommandLineFlag& flag) {
   return "a value";
 }
 
-// The number of single-character edits that turn `a` into `b`.
-std::size_t EditDistance(absl::string_view a, absl::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
 // " (did you mean --NAME?)" for the known flag closest to `name`, when one
 // is close: a typo, or a part of the name (--grace for --drain_grace).
 std::string Suggestion(absl::string_view name,
@@ -62,17 +46,10 @@ std::string Suggestion(absl::string_view name,
       alias != kAliases->end() && known.count(alias->second) > 0) {
     return absl::StrCat(" (did you mean --", alias->second, "?)");
   }
-  std::string best;
-  std::size_t best_distance = 3;
-  for (const std::string& candidate : known) {
-    std::size_t distance = EditDistance(name, candidate);
-    if (name.size() >= 4 && absl::StrContains(candidate, name)) distance = 1;
-    if (distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  return best.empty() ? "" : absl::StrCat(" (did you mean --", best, "?)");
+  const std::string closest =
+      ClosestName(name, std::vector<std::string>(known.begin(), known.end()));
+  return closest.empty() ? ""
+                         : absl::StrCat(" (did you mean --", closest, "?)");
 }
 
 bool IsHelp(absl::string_view name) {

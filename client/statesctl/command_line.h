@@ -74,14 +74,6 @@ ScannedCommandLine ScanCommandLine(int argc, char** argv);
 absl::Status ApplyFlags(const ScannedCommandLine& scan,
                         const std::vector<std::string>& known);
 
-// The name in `candidates` closest to `name`, ignoring case and `-` versus
-// `_`: a unique candidate that `name` begins with (3 characters or more),
-// else the first one at the smallest edit distance (insertions, deletions,
-// substitutions and swaps of neighbours) when that is at most 1 for names
-// of 4 characters or less and 2 for longer ones. Empty when none is close.
-std::string ClosestName(absl::string_view name,
-                        const std::vector<std::string>& candidates);
-
 }  // namespace mozuma::states::statesctl
 
 #endif  // MOZUMA_STATES_CLIENT_STATESCTL_COMMAND_LINE_H_

@@ -224,21 +224,6 @@ TEST(ApplyFlagsTest, ABareNumberIsSecondsForTimeout) {
   EXPECT_EQ(absl::GetFlag(FLAGS_timeout), absl::Minutes(1));
 }
 
-TEST(ClosestNameTest, PrefixesTyposAndSwaps) {
-  const std::vector<std::string> names = {"exact", "expected_revision",
-                                          "training_id", "timeout", "json"};
-  EXPECT_EQ(ClosestName("exactt", names), "exact");
-  EXPECT_EQ(ClosestName("tiemout", names), "timeout");
-  EXPECT_EQ(ClosestName("JSON", names), "json");
-  EXPECT_EQ(ClosestName("jsn", names), "json");
-  EXPECT_EQ(ClosestName("training-id", names), "training_id");
-  EXPECT_EQ(ClosestName("expected", names), "expected_revision");
-  // "ex" begins two names and is too short to guess from.
-  EXPECT_EQ(ClosestName("ex", names), "");
-  EXPECT_EQ(ClosestName("verbose", names), "");
-  EXPECT_EQ(ClosestName("", names), "");
-}
-
 TEST(CommandsTest, EveryCommandHasHelpWithAnExample) {
   for (const Command& command : Commands()) {
     const std::string help = command.help;

@@ -420,6 +420,8 @@ TEST(StatesdTest, UsageErrorsExitTwoWithOneLine) {
                      {"(did you mean --drain_grace?)"});
   ExpectStatesdFails({"--port=50051"}, kExitUsage,
                      {"(did you mean --listen?)"});
+  ExpectStatesdFails({"--charset=ascii"}, kExitUsage,
+                     {"(did you mean --name_charset?)"});
   ExpectStatesdFails({"--history=many"}, kExitUsage,
                      {"--history=many is not valid", "a whole number",
                       "e.g. --history=100000"});
