@@ -44,6 +44,7 @@ inline constexpr char kWatchTooSlow[] = "WATCH_TOO_SLOW";
 inline constexpr char kServerDraining[] = "SERVER_DRAINING";
 inline constexpr char kStorageError[] = "STORAGE_ERROR";
 inline constexpr char kStorageBusy[] = "STORAGE_BUSY";
+inline constexpr char kStoreFileGone[] = "STORE_FILE_GONE";
 }  // namespace reason
 
 // Payload keys under which details are attached to an absl::Status.

@@ -117,13 +117,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->server_ = std::move(grpc_server);
   server->server_->GetHealthCheckService()->SetServingStatus(
       v1::StateService::service_full_name(), true);
+  server->checker_ = std::thread(&Server::CheckStore, server.get(),
+                                 options.store_check_interval);
   return server;
 }
 
 Server::~Server() { Drain(absl::ZeroDuration()); }
 
+void Server::CheckStore(absl::Duration interval) {
+  bool healthy = true;
+  while (!stop_checking_.WaitForNotificationWithTimeout(interval)) {
+    const absl::Status health = store_->Health();
+    if (health.ok() == healthy) continue;
+    healthy = health.ok();
+    // Set before the line is printed, so that whoever reads the line sees
+    // the status it announces.
+    server_->GetHealthCheckService()->SetServingStatus(healthy);
+    if (healthy) {
+      std::fprintf(stderr,
+                   "statesd: the store's file is back; health is SERVING and "
+                   "writes are accepted again\n");
+    } else {
+      std::fprintf(stderr, "statesd: health is NOT_SERVING: %s\n",
+                   std::string(health.message()).c_str());
+    }
+  }
+}
+
 void Server::Drain(absl::Duration grace) {
   std::call_once(drained_, [&] {
+    // Stopped first, so that it cannot report SERVING during the drain.
+    stop_checking_.Notify();
+    if (checker_.joinable()) checker_.join();
     server_->GetHealthCheckService()->SetServingStatus(false);
     service_->BeginShutdown();
     server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

@@ -8,8 +8,10 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "service/rpc/state_service.h"
 #include "service/rpc/watch_hub.h"
@@ -25,6 +27,9 @@ struct ServerOptions {
   WatchHubOptions watch;
   // The largest request accepted, in bytes.
   int max_request_bytes = 4 * 1024 * 1024;
+  // How often the server asks the store whether it can still take writes
+  // (StateStore::Health()); see Server.
+  absl::Duration store_check_interval = absl::Seconds(1);
 #ifdef MOZUMA_STATES_TEST_HOOKS
   // See StateService::TEST_SetResponseDelay(). Only in the test build of
   // the server (statesd_testing); statesd has no such option.
@@ -33,6 +38,12 @@ struct ServerOptions {
 };
 
 // A running server. Thread-safe. Destroying it drains with no grace period.
+//
+// A thread of its own calls the store's Health() every
+// `store_check_interval`. When it starts failing (the store's file was
+// deleted or replaced), the health service reports NOT_SERVING for every
+// service and one line naming the cause goes to stderr; when it passes
+// again, SERVING and another line. gRPC's threads never wait for it.
 class Server {
  public:
   // Builds and starts the server. When it cannot listen on
@@ -64,6 +75,9 @@ class Server {
   void Drain(absl::Duration grace);
 
  private:
+  // The store checker's loop: see the class comment.
+  void CheckStore(absl::Duration interval);
+
   Server(std::unique_ptr<StateStore> store,
          std::unique_ptr<StateService> service, std::string address)
       : store_(std::move(store)),
@@ -78,6 +92,9 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   const std::string address_;
   std::once_flag drained_;
+  // The store checker; notified to stop before the drain.
+  absl::Notification stop_checking_;
+  std::thread checker_;
 };
 
 }  // namespace mozuma::states

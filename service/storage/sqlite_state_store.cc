@@ -1,6 +1,7 @@
 #include "service/storage/sqlite_state_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -9,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/errors.h"
@@ -351,6 +353,61 @@ absl::Status CheckIdentity(internal_sqlite::Connection& db,
   return absl::OkStatus();
 }
 
+// Runs `PRAGMA quick_check` on `db`: OK, or DATA_LOSS with the first
+// problems SQLite reported and what to do. quick_check verifies every page
+// of every b-tree and their free lists, but not that each index matches its
+// table (integrity_check does, at several times the cost).
+absl::Status CheckIntegrity(internal_sqlite::Connection& db,
+                            const std::string& path) {
+  // At most 5 problems: enough to see the damage, short enough for a log.
+  sqlite3_stmt* check = nullptr;
+  int code = sqlite3_prepare_v2(db.db(), "PRAGMA quick_check(5)", -1, &check,
+                                nullptr);
+  std::vector<std::string> problems;
+  while (code == SQLITE_OK || code == SQLITE_ROW) {
+    code = sqlite3_step(check);
+    if (code != SQLITE_ROW) break;
+    const unsigned char* text = sqlite3_column_text(check, 0);
+    problems.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+  }
+  if (code != SQLITE_DONE) problems.emplace_back(sqlite3_errmsg(db.db()));
+  sqlite3_finalize(check);
+  if (problems.size() == 1 && problems[0] == "ok") return absl::OkStatus();
+  return MakeError(
+      absl::StatusCode::kDataLoss, reason::kStorageError,
+      absl::StrCat(
+          path, " is damaged: SQLite's integrity check (PRAGMA quick_check) "
+          "reported: ", absl::StrJoin(problems, "; "),
+          ". statesd will not write into a damaged store. Restore the file "
+          "from a backup, or salvage what SQLite can still read into a new "
+          "file (`sqlite3 ", path, " .recover | sqlite3 NEW.db`) and start "
+          "statesd with --db=NEW.db"));
+}
+
+// Whether `db`'s database file is no longer the file at its path (deleted,
+// renamed or replaced), as SQLite's unix VFS tells by comparing the open
+// file's inode with the path's. (It cannot tell for the WAL file, which it
+// opens without an inode record.)
+bool FileHasMoved(sqlite3* db) {
+  int moved = 0;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) !=
+      SQLITE_OK) {
+    return false;
+  }
+  return moved != 0;
+}
+
+// The identity of the file at `path`, if there is one.
+std::optional<FileId> IdOf(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileId{info.st_dev, info.st_ino};
+}
+
+bool Same(const std::optional<FileId>& a, const FileId& b) {
+  return a.has_value() && a->device == b.device && a->inode == b.inode;
+}
+
 // Runs the migrations from the file's version to kSchemaVersion, each in a
 // write transaction that reads the version again, so that two processes
 // opening a new file at once do not both create it.
@@ -443,12 +500,22 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
       Connection::Open(path, /*create=*/true, options.busy_timeout);
   if (!writer.ok()) return AtPath(path, writer.status());
   Connection& db = **writer;
+  // The file opened, by its identity, for Health() to compare the path
+  // with. A file renamed over the path between the open and the stat() is
+  // told apart by FileHasMoved().
+  const std::optional<FileId> opened = IdOf(path);
+  if (!opened.has_value() || FileHasMoved(db.db())) {
+    return StorageError(
+        absl::StrCat("opening ", path),
+        "the file was deleted or replaced while statesd opened it; try again");
+  }
   {
     // One read transaction, so that the checks see one state of the file
     // even while another process creates it.
     Transaction read(db);
     absl::Status identity = read.Begin(/*write=*/false);
     if (identity.ok()) identity = CheckIdentity(db, path);
+    if (identity.ok()) identity = CheckIntegrity(db, path);
     if (identity.ok()) identity = read.Commit();
     if (!identity.ok()) return AtPath(path, identity);
   }
@@ -473,18 +540,70 @@ absl::StatusOr<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(
   std::string token_key((*key)->Blob(0));
   key->reset();
   return std::unique_ptr<SqliteStateStore>(new SqliteStateStore(
-      path, options, *std::move(writer), std::move(token_key)));
+      path, options, *std::move(writer), std::move(token_key), *opened,
+      // Open() has read the file in WAL mode, which opens (creates) the WAL
+      // file; the writer keeps it open, and so SQLite never deletes it,
+      // until the store closes.
+      IdOf(absl::StrCat(path, "-wal"))));
 }
 
 SqliteStateStore::SqliteStateStore(std::string path, SqliteOptions options,
                                    std::unique_ptr<Connection> writer,
-                                   std::string token_key)
+                                   std::string token_key, FileId db_file,
+                                   std::optional<FileId> wal_file)
     : path_(std::move(path)),
       options_(options),
       token_key_(std::move(token_key)),
+      db_file_(db_file),
+      wal_file_(wal_file),
       writer_(std::move(writer)) {}
 
-SqliteStateStore::~SqliteStateStore() = default;
+SqliteStateStore::~SqliteStateStore() {
+  std::lock_guard<std::mutex> lock(write_mutex_);
+  if (!CheckPath("").ok()) EmptyWal();
+}
+
+absl::Status SqliteStateStore::CheckPath(absl::string_view outcome) const {
+  if (!Same(IdOf(path_), db_file_)) return StoreFileGoneError(path_, outcome);
+  if (wal_file_.has_value()) {
+    const std::string wal = absl::StrCat(path_, "-wal");
+    if (!Same(IdOf(wal), *wal_file_)) return StoreFileGoneError(wal, outcome);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStateStore::Health() {
+  absl::Status health = CheckPath("statesd cannot write to it");
+  // Without waiting for a write in progress, which will do it.
+  if (!health.ok() && write_mutex_.try_lock()) {
+    EmptyWal();
+    write_mutex_.unlock();
+  }
+  return health;
+}
+
+absl::Status SqliteStateStore::CheckFiles(absl::string_view outcome) {
+  absl::Status status = CheckPath(outcome);
+  if (status.ok() && FileHasMoved(writer_->db())) {
+    status = StoreFileGoneError(path_, outcome);
+  }
+  if (!status.ok()) EmptyWal();
+  return status;
+}
+
+void SqliteStateStore::EmptyWal() {
+  writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)").IgnoreError();
+}
+
+namespace {
+// How a write that found the store's file gone ended, for its error.
+constexpr absl::string_view kNothingWritten = "nothing was written";
+// The file went while the write committed: it is in the old file, which
+// is not what a restart will open, so it must not be acknowledged.
+constexpr absl::string_view kCommittedToTheOldFile =
+    "this change went into the old file, which a restart will not open: "
+    "treat it as not done, and retry it once the store is back";
+}  // namespace
 
 absl::StatusOr<SqliteStateStore::ReadLease> SqliteStateStore::LeaseReader() {
   {
@@ -495,9 +614,17 @@ absl::StatusOr<SqliteStateStore::ReadLease> SqliteStateStore::LeaseReader() {
       return ReadLease(this, std::move(reader));
     }
   }
+  // A new connection opens whatever is at the path: only the file the
+  // writer writes to will do.
+  constexpr absl::string_view kNotRead =
+      "nothing was read (reads only go on while a connection to the old "
+      "file is free)";
+  RETURN_IF_ERROR(CheckPath(kNotRead));
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> reader,
                    Connection::Open(path_, /*create=*/false,
                                     options_.busy_timeout));
+  RETURN_IF_ERROR(CheckPath(kNotRead));
+  if (FileHasMoved(reader->db())) return StoreFileGoneError(path_, kNotRead);
   RETURN_IF_ERROR(reader->Exec("PRAGMA query_only = ON"));
   return ReadLease(this, std::move(reader));
 }
@@ -513,6 +640,7 @@ absl::StatusOr<RegisterResult> SqliteStateStore::Register(
   const std::string sort_key = SortKey(key);
   std::lock_guard<std::mutex> lock(write_mutex_);
   Connection& db = *writer_;
+  RETURN_IF_ERROR(CheckFiles(kNothingWritten));
   Transaction transaction(db);
   RETURN_IF_ERROR(transaction.Begin(/*write=*/true));
 
@@ -558,6 +686,7 @@ absl::StatusOr<RegisterResult> SqliteStateStore::Register(
       exists ? v1::StateEvent::TYPE_UPDATED : v1::StateEvent::TYPE_ADDED,
       stored, options_.history.history));
   RETURN_IF_ERROR(transaction.Commit());
+  RETURN_IF_ERROR(CheckFiles(kCommittedToTheOldFile));
   result.created = !exists;
   result.changed = true;
   result.state = std::move(stored);
@@ -569,6 +698,7 @@ absl::StatusOr<DeleteResult> SqliteStateStore::Delete(
   const std::string sort_key = SortKey(key);
   std::lock_guard<std::mutex> lock(write_mutex_);
   Connection& db = *writer_;
+  RETURN_IF_ERROR(CheckFiles(kNothingWritten));
   Transaction transaction(db);
   RETURN_IF_ERROR(transaction.Begin(/*write=*/true));
   DeleteResult result;
@@ -589,6 +719,7 @@ absl::StatusOr<DeleteResult> SqliteStateStore::Delete(
                                v1::StateEvent::TYPE_DELETED, result.state,
                                options_.history.history));
   RETURN_IF_ERROR(transaction.Commit());
+  RETURN_IF_ERROR(CheckFiles(kCommittedToTheOldFile));
   return result;
 }
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -147,6 +148,13 @@ class StateStore {
   // for every process that opens the store. Signs page tokens, so that a
   // token stays valid across restarts and replicas. At least 32 bytes.
   virtual std::string PageTokenKey() const = 0;
+
+  // OK while the store can take writes as far as a cheap check can tell;
+  // otherwise the error its writes would fail with (SqliteStateStore:
+  // UNAVAILABLE, STORE_FILE_GONE, when its file was deleted or replaced).
+  // Fast and non-blocking: the server calls it periodically to set its
+  // health status. The default is always OK.
+  virtual absl::Status Health() { return absl::OkStatus(); }
 };
 
 // How much change history a store keeps for watches to resume from.

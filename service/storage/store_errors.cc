@@ -71,4 +71,17 @@ absl::Status StorageBusyError(absl::string_view what) {
                    ": the database stayed locked by another process; retry"));
 }
 
+absl::Status StoreFileGoneError(absl::string_view path,
+                                absl::string_view outcome) {
+  return MakeError(
+      absl::StatusCode::kUnavailable, reason::kStoreFileGone,
+      absl::StrCat("storage: the store file ", path,
+                   " was deleted, moved or replaced while statesd ran; ",
+                   outcome,
+                   ". Writes fail until that same file is back at the path, "
+                   "or statesd is restarted (it then opens whatever file is "
+                   "at the path: restore it from a backup first)"),
+      {{"path", std::string(path)}});
+}
+
 }  // namespace mozuma::states

@@ -37,6 +37,12 @@ absl::Status StorageError(absl::string_view what, absl::string_view detail);
 // UNAVAILABLE, STORAGE_BUSY.
 absl::Status StorageBusyError(absl::string_view what);
 
+// UNAVAILABLE, STORE_FILE_GONE, metadata `path`: the store's file at `path`
+// was deleted, moved or replaced while the server ran. `outcome` says what
+// became of the call ("nothing was written").
+absl::Status StoreFileGoneError(absl::string_view path,
+                                absl::string_view outcome);
+
 }  // namespace mozuma::states
 
 #endif  // MOZUMA_STATES_SERVICE_STORAGE_STORE_ERRORS_H_

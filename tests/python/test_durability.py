@@ -402,5 +402,149 @@ class StoreFileTest(DurabilityTestCase):
         self.assertIn(self.db.path, stderr)
 
 
+# --- faults: a damaged file, a file deleted or replaced while running ----------
+
+def wait_for_health(server, status_name, timeout=10.0):
+    """Polls Health/Check (overall and for the StateService) until both
+    report `status_name`; returns True, or False after `timeout`."""
+    channel = server.channel()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        statuses = {statesd.serving_status_name(
+            statesd.health_check(channel, service).status)
+            for service in ("", "mozuma.states.v1.StateService")}
+        if statuses == {status_name}:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+class FaultTest(DurabilityTestCase):
+
+    def assertFileGone(self, rpc_error):
+        details = statesd.error_details(rpc_error)
+        self.assertErrorDetails(details, grpc.StatusCode.UNAVAILABLE,
+                                "STORE_FILE_GONE")
+        self.assertIn(self.db.path, details.message)
+
+    def try_writes(self, stub, names):
+        """Registers each of `names`; returns those acknowledged. Every
+        failure must be UNAVAILABLE (STORE_FILE_GONE)."""
+        acknowledged = []
+        for name in names:
+            try:
+                register(stub, make_state(name))
+                acknowledged.append(name)
+            except grpc.RpcError as error:
+                self.assertFileGone(error)
+        return acknowledged
+
+    def test_a_damaged_page_in_the_middle_is_refused_at_start(self):
+        server = self.start()
+        stub = server.stub()
+        for i in range(200):
+            register(stub, make_state("a.b.t%d" % i,
+                                      uri="file:///%d/%s" % (i, "x" * 1000)))
+        self.assertCleanStop(server)
+        self.assertFalse(os.path.exists(self.db.path + "-wal"))
+        connection = sqlite3.connect(self.db.path)
+        try:
+            pages = connection.execute("PRAGMA page_count").fetchone()[0]
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        finally:
+            connection.close()
+        self.assertGreater(pages, 20)
+        with open(self.db.path, "r+b") as database:
+            database.seek((pages // 2 - 1) * page_size)
+            database.write(bytes((i * 7919 + 13) % 251
+                                 for i in range(page_size)))
+        with open(self.db.path, "rb") as database:
+            damaged = database.read()
+
+        code, stdout, stderr = statesd.run_to_exit("--db=" + self.db.path)
+        self.assertEqual(code, 4, "statesd: %r %r" % (stdout, stderr))
+        self.assertIn(self.db.path, stderr)
+        self.assertIn("quick_check", stderr)
+        self.assertIn("backup", stderr)
+        self.assertIn("sqlite3 %s .recover" % self.db.path, stderr)
+        with open(self.db.path, "rb") as database:
+            self.assertEqual(database.read(), damaged)
+
+    def test_a_deleted_store_fails_writes_and_health(self):
+        server = self.start()
+        stub = server.stub()
+        register(stub, make_state("before.b.c"))
+        for suffix in ("", "-wal", "-shm"):
+            os.remove(self.db.path + suffix)
+        self.assertEqual(self.try_writes(stub, ["after.b.t%d" % i
+                                                for i in range(20)]), [])
+        self.assertTrue(wait_for_health(server, "NOT_SERVING"),
+                        server.stderr)
+        self.assertEqual(self.try_writes(stub, ["late.b.c"]), [])
+        lines = [line for line in server.stderr.splitlines()
+                 if "NOT_SERVING" in line]
+        self.assertEqual(len(lines), 1, server.stderr)
+        self.assertIn(self.db.path, lines[0])
+        # No file appeared at the path: a restart starts an empty store,
+        # and so holds every write acknowledged since the deletion (none).
+        self.assertFalse(os.path.exists(self.db.path))
+        self.assertCleanStop(server)
+        server.start()
+        self.assertEqual(list_all(server.stub())[0], [])
+        self.assertCleanStop(server)
+        self.assertHealthyFile()
+
+    def test_a_replaced_store_fails_writes_and_a_restart_reads_the_new_file(
+            self):
+        server = self.start()
+        stub = server.stub()
+        for i in range(50):
+            register(stub, make_state("old.b.t%d" % i))
+        other = statesd.TempDb()
+        self.addCleanup(other.close)
+        replacement = statesd.Statesd(db=other.path)
+        self.addCleanup(replacement.close)
+        register(replacement.stub(), make_state("new.b.c"))
+        self.assertEqual(replacement.stop(), 0)
+        os.replace(other.path, self.db.path)
+
+        self.assertEqual(self.try_writes(stub, ["after.b.t%d" % i
+                                                for i in range(20)]), [])
+        self.assertTrue(wait_for_health(server, "NOT_SERVING"),
+                        server.stderr)
+        # A crash now: the old store's WAL, still at the path, must not be
+        # read over the new file at the restart.
+        server.kill()
+        self.assertHealthyFile()
+        server.start()
+        states, _ = list_all(server.stub())
+        self.assertEqual([statesd.key_name(s.state_key) for s in states],
+                         ["new.b.c"])
+        self.assertTrue(wait_for_health(server, "SERVING"))
+        register(server.stub(), make_state("again.b.c"))
+        self.assertCleanStop(server)
+
+    def test_the_same_file_moved_back_is_served_again(self):
+        server = self.start()
+        stub = server.stub()
+        register(stub, make_state("before.b.c"))
+        aside = self.db.path + ".aside"
+        os.rename(self.db.path, aside)
+        self.assertEqual(self.try_writes(stub, ["during.b.c"]), [])
+        self.assertTrue(wait_for_health(server, "NOT_SERVING"),
+                        server.stderr)
+        os.rename(aside, self.db.path)
+        self.assertTrue(wait_for_health(server, "SERVING"), server.stderr)
+        self.assertIn("back", server.stderr)
+        register(stub, make_state("after.b.c"))
+        self.assertCleanStop(server)
+        server.start()
+        states, _ = list_all(server.stub())
+        self.assertEqual(sorted(statesd.key_name(s.state_key)
+                                for s in states),
+                         ["after.b.c", "before.b.c"])
+        self.assertCleanStop(server)
+
+
 if __name__ == "__main__":
     unittest.main()

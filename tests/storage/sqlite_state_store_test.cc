@@ -88,6 +88,7 @@ class TempSqliteStore final : public StateStore {
     return store_->CurrentRevision();
   }
   std::string PageTokenKey() const override { return store_->PageTokenKey(); }
+  absl::Status Health() override { return store_->Health(); }
 
  private:
   TempSqliteStore(std::unique_ptr<testing::TempDir> dir,
@@ -307,6 +308,200 @@ TEST(SqliteStateStoreTest, AWriteSurvivesACrashOfTheProcess) {
   STATES_ASSERT_OK_AND_ASSIGN(v1::State state, store->Get(NumberedKey(1)));
   EXPECT_EQ(state.uri(), "file:///1");
   EXPECT_EQ(state.revision(), 1);
+}
+
+// Fills a new store at `path` with `count` states and closes it cleanly,
+// so that everything is in the database file and the WAL is gone.
+void FillStore(const std::string& path, int count) {
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(store
+                    ->Register(MakeState(NumberedKey(i),
+                                         absl::StrCat("file:///states/", i,
+                                                      std::string(1000, 'x'))),
+                               false, Now())
+                    .ok());
+  }
+}
+
+// Writes garbage over page `page` (1-based) of the database at `path`.
+void DamagePage(const std::string& path, std::int64_t page,
+                std::int64_t page_size) {
+  std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+  file.seekp((page - 1) * page_size);
+  std::string garbage(static_cast<std::size_t>(page_size), '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i) {
+    garbage[i] = static_cast<char>((i * 7919 + 13) % 251);
+  }
+  file.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+  ASSERT_TRUE(file.good());
+}
+
+TEST(SqliteStateStoreTest, ADamagedPageInTheMiddleIsRefusedAtOpen) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  FillStore(path, 200);
+  std::int64_t pages = 0;
+  std::int64_t page_size = 0;
+  {
+    RawDatabase raw(path);
+    pages = std::stoll(raw.QueryText("PRAGMA page_count"));
+    page_size = std::stoll(raw.QueryText("PRAGMA page_size"));
+  }
+  ASSERT_GT(pages, 20);
+  ASSERT_FALSE(std::filesystem::exists(path + "-wal"));
+  DamagePage(path, pages / 2, page_size);
+  const std::string damaged = ReadFile(path);
+
+  absl::StatusOr<std::unique_ptr<SqliteStateStore>> store =
+      SqliteStateStore::Open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss)
+      << store.status();
+  EXPECT_EQ(ReasonOf(store.status()), "STORAGE_ERROR");
+  EXPECT_THAT(store.status().message(), HasSubstr(path));
+  EXPECT_THAT(store.status().message(), HasSubstr("quick_check"));
+  EXPECT_THAT(store.status().message(), HasSubstr("backup"));
+  EXPECT_THAT(store.status().message(), HasSubstr(".recover"));
+  // Nothing was written into it.
+  EXPECT_EQ(ReadFile(path), damaged);
+}
+
+TEST(SqliteStateStoreTest, AnUndamagedStoreOpensAfterTheCheck) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  FillStore(path, 100);
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  EXPECT_TRUE(store->Health().ok());
+  STATES_ASSERT_OK_AND_ASSIGN(std::int64_t revision,
+                              store->CurrentRevision());
+  EXPECT_EQ(revision, 100);
+}
+
+void ExpectFileGone(const absl::Status& status) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(ReasonOf(status), "STORE_FILE_GONE") << status;
+}
+
+TEST(SqliteStateStoreTest, ADeletedFileFailsWritesAndHealth) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  ASSERT_TRUE(
+      store->Register(MakeState(NumberedKey(1), "file:///1"), false, Now())
+          .ok());
+  // A reader is in the pool: reads from it go on from the old file.
+  ASSERT_TRUE(store->Get(NumberedKey(1)).ok());
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + "-wal");
+  std::filesystem::remove(path + "-shm");
+
+  ExpectFileGone(store->Health());
+  EXPECT_THAT(store->Health().message(), HasSubstr(path));
+  ExpectFileGone(
+      store->Register(MakeState(NumberedKey(2), "file:///2"), false, Now())
+          .status());
+  ExpectFileGone(store->Delete(NumberedKey(1), 0).status());
+  EXPECT_TRUE(store->Get(NumberedKey(1)).ok());
+  // The failed writes did not make a new file at the path either.
+  EXPECT_FALSE(std::filesystem::exists(path));
+}
+
+TEST(SqliteStateStoreTest, ADeletedWalFileFailsWrites) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  ASSERT_TRUE(
+      store->Register(MakeState(NumberedKey(1), "file:///1"), false, Now())
+          .ok());
+  ASSERT_TRUE(std::filesystem::remove(path + "-wal"));
+  ExpectFileGone(
+      store->Register(MakeState(NumberedKey(2), "file:///2"), false, Now())
+          .status());
+  ExpectFileGone(store->Health());
+  EXPECT_THAT(store->Health().message(), HasSubstr(path + "-wal"));
+  store.reset();
+  // The write acknowledged before the WAL went was saved into the file.
+  STATES_ASSERT_OK_AND_ASSIGN(store, SqliteStateStore::Open(path));
+  EXPECT_TRUE(store->Get(NumberedKey(1)).ok());
+  EXPECT_EQ(store->Get(NumberedKey(2)).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(SqliteStateStoreTest, AReplacedFileFailsWritesAndIsNotRead) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  const std::string other = dir.File("other.db");
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  ASSERT_TRUE(
+      store->Register(MakeState(NumberedKey(1), "file:///1"), false, Now())
+          .ok());
+  {
+    STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> replacement,
+                                SqliteStateStore::Open(other));
+    ASSERT_TRUE(replacement
+                    ->Register(MakeState(NumberedKey(9), "file:///9"), false,
+                               Now())
+                    .ok());
+  }
+  std::filesystem::rename(other, path);
+
+  ExpectFileGone(store->Health());
+  ExpectFileGone(
+      store->Register(MakeState(NumberedKey(2), "file:///2"), false, Now())
+          .status());
+  // No pooled reader yet: a read needs a new connection, which must not
+  // read the replacement.
+  ExpectFileGone(store->Get(NumberedKey(9)).status());
+  store.reset();
+
+  // A restart opens whatever is at the path: the replacement, without the
+  // write that failed.
+  STATES_ASSERT_OK_AND_ASSIGN(store, SqliteStateStore::Open(path));
+  EXPECT_TRUE(store->Get(NumberedKey(9)).ok())
+      << store->Get(NumberedKey(9)).status();
+  // The old store's WAL, left at the path, was not read over it.
+  EXPECT_EQ(store->Get(NumberedKey(1)).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get(NumberedKey(2)).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(SqliteStateStoreTest, TheSameFileMovedBackIsWrittenAgain) {
+  testing::TempDir dir;
+  const std::string path = dir.File("states.db");
+  STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> store,
+                              SqliteStateStore::Open(path));
+  ASSERT_TRUE(
+      store->Register(MakeState(NumberedKey(0), "file:///0"), false, Now())
+          .ok());
+  std::filesystem::rename(path, dir.File("aside.db"));
+  ExpectFileGone(store->Health());
+  {
+    // The file moved aside holds the write acknowledged before the move
+    // on its own: its WAL was emptied into it.
+    std::filesystem::copy_file(dir.File("aside.db"), dir.File("copy.db"));
+    STATES_ASSERT_OK_AND_ASSIGN(std::unique_ptr<SqliteStateStore> copy,
+                                SqliteStateStore::Open(dir.File("copy.db")));
+    EXPECT_TRUE(copy->Get(NumberedKey(0)).ok());
+  }
+  ExpectFileGone(
+      store->Register(MakeState(NumberedKey(1), "file:///1"), false, Now())
+          .status());
+  std::filesystem::rename(dir.File("aside.db"), path);
+  EXPECT_TRUE(store->Health().ok());
+  STATES_ASSERT_OK_AND_ASSIGN(
+      RegisterResult result,
+      store->Register(MakeState(NumberedKey(1), "file:///1"), false, Now()));
+  EXPECT_EQ(result.state.revision(), 2);
+  store.reset();
+  STATES_ASSERT_OK_AND_ASSIGN(store, SqliteStateStore::Open(path));
+  EXPECT_TRUE(store->Get(NumberedKey(1)).ok());
 }
 
 TEST(SqliteStateStoreTest, AFileThatIsNotADatabaseIsRefused) {
