@@ -7,7 +7,7 @@
 //   2  usage error: unknown flag, bad value, an argument, contradicting flags
 //   3  cannot listen on --listen: malformed, in use, not an address of this
 //      machine, permission denied
-//   4  cannot open the store --db
+//   4  cannot open the store --db, or it fails the integrity check
 #include <pwd.h>
 #include <unistd.h>
 
@@ -195,7 +195,7 @@ std::string HelpText() {
       "     contradict each other\n"
       "  3  cannot listen on --listen: malformed, in use, not an address of\n"
       "     this machine, permission denied (the message says which)\n"
-      "  4  cannot open the store --db\n"
+      "  4  cannot open the store --db, or it fails the integrity check\n"
       "\nExamples:\n"
       "  statesd                        127.0.0.1:50051, the default store\n"
       "  statesd --listen=0.0.0.0:50051 --db=/srv/mozuma-states/states.db\n"

@@ -356,7 +356,7 @@ absl::Status CheckIdentity(internal_sqlite::Connection& db,
 // Runs `PRAGMA quick_check` on `db`: OK, or DATA_LOSS with the first
 // problems SQLite reported and what to do. quick_check verifies every page
 // of every b-tree and their free lists, but not that each index matches its
-// table (integrity_check does, at several times the cost).
+// table (integrity_check does, at about twice the cost: see docs/API.md).
 absl::Status CheckIntegrity(internal_sqlite::Connection& db,
                             const std::string& path) {
   // At most 5 problems: enough to see the damage, short enough for a log.

@@ -165,7 +165,8 @@ class WatchRestartError(StatesError):
 
 class UnavailableError(StatesError):
     """`UNAVAILABLE`: the server cannot be reached, is draining, or its
-    store is busy (`STORAGE_BUSY`). Retry with backoff."""
+    store is busy (`STORAGE_BUSY`) or lost its file (`STORE_FILE_GONE`,
+    until an operator acts). Retry with backoff."""
 
 
 class DeadlineExceededError(StatesError, TimeoutError):
