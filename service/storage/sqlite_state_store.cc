@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/errors.h"
@@ -368,7 +369,9 @@ absl::Status CheckIntegrity(internal_sqlite::Connection& db,
     code = sqlite3_step(check);
     if (code != SQLITE_ROW) break;
     const unsigned char* text = sqlite3_column_text(check, 0);
-    problems.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+    // SQLite breaks a report into lines; the error is one line of a log.
+    problems.push_back(absl::StrReplaceAll(
+        text ? reinterpret_cast<const char*>(text) : "", {{"\n", " "}}));
   }
   if (code != SQLITE_DONE) problems.emplace_back(sqlite3_errmsg(db.db()));
   sqlite3_finalize(check);

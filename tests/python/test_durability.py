@@ -467,6 +467,7 @@ class FaultTest(DurabilityTestCase):
         self.assertIn("quick_check", stderr)
         self.assertIn("backup", stderr)
         self.assertIn("sqlite3 %s .recover" % self.db.path, stderr)
+        self.assertEqual(len(stderr.splitlines()), 1, stderr)
         with open(self.db.path, "rb") as database:
             self.assertEqual(database.read(), damaged)
 

@@ -38,6 +38,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 // A SqliteStateStore in a file of its own TempDir, which it removes when
@@ -364,6 +365,7 @@ TEST(SqliteStateStoreTest, ADamagedPageInTheMiddleIsRefusedAtOpen) {
   EXPECT_THAT(store.status().message(), HasSubstr("quick_check"));
   EXPECT_THAT(store.status().message(), HasSubstr("backup"));
   EXPECT_THAT(store.status().message(), HasSubstr(".recover"));
+  EXPECT_THAT(store.status().message(), Not(HasSubstr("\n")));
   // Nothing was written into it.
   EXPECT_EQ(ReadFile(path), damaged);
 }
