@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/escaping.h"
 #include "core/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -268,6 +269,14 @@ TEST_F(RegistryHandlersTest, AlteredTokensAreRefused) {
   for (std::size_t i = 0; i < token.size(); ++i) {
     std::string altered = token;
     altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    // The last character of unpadded base64 carries spare low bits that
+    // decoding drops: such a change leaves the same token, so skip it.
+    std::string raw, altered_raw;
+    ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &raw));
+    if (absl::WebSafeBase64Unescape(altered, &altered_raw) &&
+        altered_raw == raw) {
+      continue;
+    }
     request.set_page_token(altered);
     EXPECT_EQ(Reason(handlers_.ListStates(request).status()),
               "INVALID_PAGE_TOKEN")
