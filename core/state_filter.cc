@@ -1,6 +1,7 @@
 #include "core/state_filter.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "core/state_validation.h"
@@ -23,6 +24,42 @@ StateFilter FilterFromFields(const Request& request) {
   return filter;
 }
 
+void AppendStateTypeViolations(const v1::StateType& state_type,
+                               const NameRules& rules, absl::string_view prefix,
+                               std::vector<v1::Violation>& violations) {
+  std::vector<v1::Violation> found =
+      ValidateStateType(state_type, rules, absl::StrCat(prefix, "state_type."));
+  violations.insert(violations.end(), std::make_move_iterator(found.begin()),
+                    std::make_move_iterator(found.end()));
+}
+
+void AppendTrainingIdViolations(const std::string& training_id,
+                                const NameRules& rules,
+                                absl::string_view prefix,
+                                std::vector<v1::Violation>& violations) {
+  // Empty means any training id, not an empty name.
+  if (training_id.empty()) return;
+  AppendNameViolations(training_id, absl::StrCat(prefix, "training_id"), rules,
+                       violations);
+}
+
+template <typename Request>
+std::vector<v1::Violation> ValidateFields(const Request& request,
+                                          const NameRules& rules) {
+  std::vector<v1::Violation> violations;
+  if (request.has_state_type()) {
+    AppendStateTypeViolations(request.state_type(), rules, "", violations);
+  }
+  // Checked even without `state_type`, where a valid value is ignored: a
+  // number this server does not know may be a newer client's match mode,
+  // and reading it as the default would list the wrong states.
+  AppendEnumViolation(*v1::StateTypeMatch_descriptor(), request.match(),
+                      "match", "unset (0) means STATE_TYPE_MATCH_COMPATIBLE",
+                      violations);
+  AppendTrainingIdViolations(request.training_id(), rules, "", violations);
+  return violations;
+}
+
 }  // namespace
 
 StateFilter FilterFromRequest(const v1::ListStatesRequest& request) {
@@ -33,19 +70,24 @@ StateFilter FilterFromRequest(const v1::WatchStatesRequest& request) {
   return FilterFromFields(request);
 }
 
+std::vector<v1::Violation> ValidateFilterFields(
+    const v1::ListStatesRequest& request, const NameRules& rules) {
+  return ValidateFields(request, rules);
+}
+
+std::vector<v1::Violation> ValidateFilterFields(
+    const v1::WatchStatesRequest& request, const NameRules& rules) {
+  return ValidateFields(request, rules);
+}
+
 std::vector<v1::Violation> ValidateFilter(const StateFilter& filter,
                                           const NameRules& rules,
                                           absl::string_view prefix) {
   std::vector<v1::Violation> violations;
   if (filter.state_type.has_value()) {
-    violations = ValidateStateType(*filter.state_type, rules,
-                                   absl::StrCat(prefix, "state_type."));
+    AppendStateTypeViolations(*filter.state_type, rules, prefix, violations);
   }
-  if (!filter.training_id.empty()) {
-    AppendNameViolations(filter.training_id,
-                         absl::StrCat(prefix, "training_id"), rules,
-                         violations);
-  }
+  AppendTrainingIdViolations(filter.training_id, rules, prefix, violations);
   return violations;
 }
 

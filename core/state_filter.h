@@ -25,12 +25,27 @@ struct StateFilter {
   std::string training_id;
 };
 
-// The filter of a request. Does not validate it: see ValidateFilter().
+// The filter of a request. Does not validate it: see ValidateFilterFields().
+// `match` counts only with `state_type`, and only STATE_TYPE_MATCH_EXACT
+// makes the filter exact; a `match` that StateTypeMatch does not declare
+// would read as compatible, so validate the request first.
 StateFilter FilterFromRequest(const v1::ListStatesRequest& request);
 StateFilter FilterFromRequest(const v1::WatchStatesRequest& request);
 
-// The violations of the filter fields of a request (`state_type.backend`,
-// `training_id`...), each path prefixed with `prefix`.
+// The violations of the filter fields of `request`, in field order, with
+// paths from the request root: those of ValidateFilter() on its filter
+// (`state_type.backend`, `training_id`...), and an UNKNOWN_ENUM_VALUE on
+// `match` when it is not a StateTypeMatch value, with or without
+// `state_type`. Empty exactly when FilterFromRequest(request) is a valid
+// filter that means what the request asked for.
+std::vector<v1::Violation> ValidateFilterFields(
+    const v1::ListStatesRequest& request, const NameRules& rules);
+std::vector<v1::Violation> ValidateFilterFields(
+    const v1::WatchStatesRequest& request, const NameRules& rules);
+
+// The violations of the names in `filter` (`state_type.backend`,
+// `training_id`...), each path prefixed with `prefix`. A StateFilter has
+// no `match` left to check: validate requests with ValidateFilterFields().
 std::vector<v1::Violation> ValidateFilter(const StateFilter& filter,
                                           const NameRules& rules,
                                           absl::string_view prefix = "");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace mozuma::states {
 
@@ -26,6 +27,32 @@ v1::Violation MakeViolation(absl::string_view field, absl::string_view value,
   violation.set_reason(reason);
   violation.set_description(std::move(description));
   return violation;
+}
+
+void AppendEnumViolation(const google::protobuf::EnumDescriptor& type,
+                         int value, absl::string_view field,
+                         absl::string_view usage,
+                         std::vector<v1::Violation>& violations) {
+  if (type.FindValueByNumber(value) != nullptr) return;
+  std::vector<std::string> declared;
+  declared.reserve(type.value_count());
+  for (int i = 0; i < type.value_count(); ++i) {
+    declared.push_back(absl::StrCat(type.value(i)->name(), " (",
+                                    type.value(i)->number(), ")"));
+  }
+  // "A, B or C": the values are listed in declaration order.
+  std::string choices = declared.empty() ? "" : declared.back();
+  if (declared.size() > 1) {
+    declared.pop_back();
+    choices = absl::StrCat(absl::StrJoin(declared, ", "), " or ", choices);
+  }
+  std::string description =
+      absl::StrCat("is ", value, ", which is not a value of ", type.name(),
+                   ": use ", choices);
+  if (!usage.empty()) absl::StrAppend(&description, "; ", usage);
+  violations.push_back(MakeViolation(field, absl::StrCat(value),
+                                     v1::VIOLATION_REASON_UNKNOWN_ENUM_VALUE,
+                                     std::move(description)));
 }
 
 v1::Violation TooManyExtrasViolation(absl::string_view field,

@@ -12,6 +12,7 @@
 
 #include "absl/strings/string_view.h"
 #include "core/names.h"
+#include "google/protobuf/descriptor.h"
 #include "mozuma/states/v1/state.pb.h"
 #include "mozuma/states/v1/state_service.pb.h"
 
@@ -27,6 +28,17 @@ void AppendNameViolations(absl::string_view name, absl::string_view field,
 v1::Violation MakeViolation(absl::string_view field, absl::string_view value,
                             v1::ViolationReason reason,
                             std::string description);
+
+// Appends to `violations` an UNKNOWN_ENUM_VALUE violation of `field` when
+// `value` is not a number that `type` declares; appends nothing otherwise.
+// Proto3 enums are open: a parsed request keeps any number in an enum field,
+// so every enum field of a request goes through this. The description
+// names the declared values with their numbers, then `usage` when it is not
+// empty (what unset means, for example).
+void AppendEnumViolation(const google::protobuf::EnumDescriptor& type,
+                         int value, absl::string_view field,
+                         absl::string_view usage,
+                         std::vector<v1::Violation>& violations);
 
 // The TOO_MANY_EXTRAS violation of `field` for a state type with `extras`
 // extras.

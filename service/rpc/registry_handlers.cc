@@ -115,8 +115,8 @@ absl::StatusOr<v1::BatchGetStatesResponse> RegistryHandlers::BatchGetStates(
 
 absl::StatusOr<v1::ListStatesResponse> RegistryHandlers::ListStates(
     const v1::ListStatesRequest& request) const {
-  const StateFilter filter = FilterFromRequest(request);
-  std::vector<v1::Violation> violations = ValidateFilter(filter, limits_.rules);
+  std::vector<v1::Violation> violations =
+      ValidateFilterFields(request, limits_.rules);
   if (request.page_size() < 0) {
     violations.push_back(Negative("page_size", request.page_size(),
                                   "0 asks for the default of 100"));
@@ -124,6 +124,9 @@ absl::StatusOr<v1::ListStatesResponse> RegistryHandlers::ListStates(
   if (!violations.empty()) {
     return InvalidFieldsError(reason::kInvalidFilter, violations);
   }
+  // Built from a valid request only, so that the page token is checked
+  // against the filter the request means.
+  const StateFilter filter = FilterFromRequest(request);
   std::string after;
   if (!request.page_token().empty()) {
     ASSIGN_OR_RETURN(after, DecodePageToken(store_.PageTokenKey(), filter,
@@ -180,8 +183,8 @@ absl::StatusOr<v1::DeleteStateResponse> RegistryHandlers::DeleteState(
 
 absl::StatusOr<StateFilter> RegistryHandlers::WatchFilter(
     const v1::WatchStatesRequest& request) const {
-  StateFilter filter = FilterFromRequest(request);
-  std::vector<v1::Violation> violations = ValidateFilter(filter, limits_.rules);
+  std::vector<v1::Violation> violations =
+      ValidateFilterFields(request, limits_.rules);
   if (request.start_revision() < 0) {
     violations.push_back(Negative("start_revision", request.start_revision(),
                                   "0 starts with a snapshot"));
@@ -189,7 +192,7 @@ absl::StatusOr<StateFilter> RegistryHandlers::WatchFilter(
   if (!violations.empty()) {
     return InvalidFieldsError(reason::kInvalidFilter, violations);
   }
-  return filter;
+  return FilterFromRequest(request);
 }
 
 }  // namespace mozuma::states

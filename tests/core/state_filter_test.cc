@@ -15,6 +15,7 @@
 #include "mozuma/states/v1/state_service.pb.h"
 #include "tests/testing/listing_order.h"
 #include "tests/testing/state_builders.h"
+#include "tests/testing/violations.h"
 
 namespace mozuma::states {
 namespace {
@@ -216,6 +217,100 @@ TEST(ValidateFilterTest, AppliesTheServersRules) {
   ASSERT_THAT(too_many, SizeIs(1));
   EXPECT_EQ(too_many[0].field(), "state_type.extra");
   EXPECT_EQ(too_many[0].reason(), v1::VIOLATION_REASON_TOO_MANY_EXTRAS);
+}
+
+// ---------------------------------------------------------------------------
+// ValidateFilterFields.
+
+// Numbers that StateTypeMatch does not declare. Proto3 enums are open, so
+// the generated setter takes them and the parser keeps them.
+constexpr int kUnknownMatches[] = {3, 99, -1};
+
+template <typename Request>
+Request FilterRequest(v1::StateType state_type, int match,
+                      std::string training_id) {
+  Request request;
+  *request.mutable_state_type() = std::move(state_type);
+  request.set_match(static_cast<v1::StateTypeMatch>(match));
+  request.set_training_id(std::move(training_id));
+  return request;
+}
+
+template <typename Request>
+class ValidateFilterFieldsTest : public ::testing::Test {};
+using FilterRequests =
+    ::testing::Types<v1::ListStatesRequest, v1::WatchStatesRequest>;
+TYPED_TEST_SUITE(ValidateFilterFieldsTest, FilterRequests);
+
+TYPED_TEST(ValidateFilterFieldsTest, DeclaredMatchesAreValid) {
+  for (int match : {0, 1, 2}) {
+    EXPECT_THAT(ValidateFilterFields(
+                    FilterRequest<TypeParam>(MakeStateType("pytorch", "r"),
+                                             match, "imagenet"),
+                    NameRules()),
+                IsEmpty())
+        << match;
+    TypeParam no_state_type;
+    no_state_type.set_match(static_cast<v1::StateTypeMatch>(match));
+    EXPECT_THAT(ValidateFilterFields(no_state_type, NameRules()), IsEmpty())
+        << match;
+  }
+}
+
+TYPED_TEST(ValidateFilterFieldsTest, UnknownMatchIsNamedWithItsValues) {
+  for (int match : kUnknownMatches) {
+    const std::vector<v1::Violation> violations = ValidateFilterFields(
+        FilterRequest<TypeParam>(MakeStateType("pytorch", "r"), match, ""),
+        NameRules());
+    ASSERT_THAT(violations, SizeIs(1)) << match;
+    EXPECT_EQ(violations[0].field(), "match");
+    EXPECT_EQ(violations[0].value(), std::to_string(match));
+    EXPECT_EQ(violations[0].reason(), v1::VIOLATION_REASON_UNKNOWN_ENUM_VALUE);
+    EXPECT_EQ(violations[0].description(),
+              "is " + std::to_string(match) +
+                  ", which is not a value of StateTypeMatch: use "
+                  "STATE_TYPE_MATCH_UNSPECIFIED (0), "
+                  "STATE_TYPE_MATCH_COMPATIBLE (1) or STATE_TYPE_MATCH_EXACT "
+                  "(2); unset (0) means STATE_TYPE_MATCH_COMPATIBLE");
+  }
+}
+
+TYPED_TEST(ValidateFilterFieldsTest, UnknownMatchIsRefusedWithoutStateType) {
+  // A valid match is ignored without state_type; an unknown one is still
+  // an error, not a silent "compatible".
+  for (int match : kUnknownMatches) {
+    TypeParam request;
+    request.set_match(static_cast<v1::StateTypeMatch>(match));
+    EXPECT_THAT(Fields(ValidateFilterFields(request, NameRules())),
+                ElementsAre("match"))
+        << match;
+  }
+}
+
+TYPED_TEST(ValidateFilterFieldsTest, EveryBadFieldInFieldOrder) {
+  const std::vector<v1::Violation> violations = ValidateFilterFields(
+      FilterRequest<TypeParam>(MakeStateType("py torch", "r", {"a.b"}), 99,
+                               "image net"),
+      NameRules());
+  EXPECT_THAT(Fields(violations),
+              ElementsAre("state_type.backend", "state_type.extra[0]", "match",
+                          "training_id"));
+  EXPECT_THAT(Reasons(violations),
+              ElementsAre(v1::VIOLATION_REASON_INVALID_CHARACTER,
+                          v1::VIOLATION_REASON_INVALID_CHARACTER,
+                          v1::VIOLATION_REASON_UNKNOWN_ENUM_VALUE,
+                          v1::VIOLATION_REASON_INVALID_CHARACTER));
+}
+
+TYPED_TEST(ValidateFilterFieldsTest, AgreesWithValidateFilterOnNames) {
+  NameRules ascii;
+  ascii.charset = NameCharset::kAscii;
+  const TypeParam request = FilterRequest<TypeParam>(
+      MakeStateType("pytorch", "r\xC3\xA9snet"), 2, "");
+  EXPECT_EQ(Fields(ValidateFilterFields(request, ascii)),
+            Fields(ValidateFilter(FilterFromRequest(request), ascii)));
+  EXPECT_THAT(Fields(ValidateFilterFields(request, ascii)),
+              ElementsAre("state_type.architecture"));
 }
 
 // ---------------------------------------------------------------------------

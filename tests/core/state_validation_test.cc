@@ -280,6 +280,45 @@ TEST(AppendNameViolationsTest, AppendsWithoutClearing) {
   EXPECT_EQ(violations[1].reason(), v1::VIOLATION_REASON_EMPTY);
 }
 
+TEST(AppendEnumViolationTest, DeclaredNumbersAddNothing) {
+  std::vector<v1::Violation> violations;
+  for (int value : {0, 1, 2, 3}) {
+    AppendEnumViolation(*v1::Compatibility_descriptor(), value, "f", "",
+                        violations);
+  }
+  EXPECT_THAT(violations, IsEmpty());
+}
+
+TEST(AppendEnumViolationTest, UndeclaredNumbersListTheDeclaredValues) {
+  std::vector<v1::Violation> violations(1);
+  violations[0].set_field("earlier");
+  for (int value : {4, 99, -1}) {
+    AppendEnumViolation(*v1::StateEvent::Type_descriptor(), value,
+                        "events[0].type", "", violations);
+  }
+  ASSERT_THAT(violations, SizeIs(4));
+  EXPECT_EQ(violations[0].field(), "earlier");
+  EXPECT_THAT(Fields(violations),
+              ElementsAre("earlier", "events[0].type", "events[0].type",
+                          "events[0].type"));
+  EXPECT_EQ(violations[2].value(), "99");
+  EXPECT_EQ(violations[3].value(), "-1");
+  EXPECT_EQ(violations[1].reason(), v1::VIOLATION_REASON_UNKNOWN_ENUM_VALUE);
+  EXPECT_EQ(violations[1].description(),
+            "is 4, which is not a value of Type: use TYPE_UNSPECIFIED (0), "
+            "TYPE_ADDED (1), TYPE_UPDATED (2) or TYPE_DELETED (3)");
+}
+
+TEST(AppendEnumViolationTest, UsageEndsTheDescription) {
+  std::vector<v1::Violation> violations;
+  AppendEnumViolation(*v1::StateTypeMatch_descriptor(), 7, "match",
+                      "unset means compatible", violations);
+  ASSERT_THAT(violations, SizeIs(1));
+  EXPECT_THAT(violations[0].description(),
+              HasSubstr("or STATE_TYPE_MATCH_EXACT (2); unset means "
+                        "compatible"));
+}
+
 TEST(MakeValidationResultTest, ValidResultCarriesName) {
   const v1::ValidationResult result =
       MakeValidationResult({}, "pytorch.resnet18.cls1000");

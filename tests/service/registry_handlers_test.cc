@@ -5,10 +5,12 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "core/errors.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "service/storage/memory_state_store.h"
 #include "tests/testing/state_builders.h"
@@ -17,6 +19,7 @@ namespace mozuma::states {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -314,6 +317,146 @@ TEST_F(RegistryHandlersTest, WatchFilterValidates) {
   ASSERT_TRUE(filter.ok()) << filter.status();
   EXPECT_TRUE(filter->exact);
   EXPECT_EQ(filter->training_id, "imagenet");
+}
+
+// Numbers that StateTypeMatch does not declare; the generated setter takes
+// any int, as the proto3 parser keeps any number on the wire.
+constexpr int kUnknownMatches[] = {3, 99, -1};
+
+TEST_F(RegistryHandlersTest, ListRefusesAnUnknownMatch) {
+  ASSERT_TRUE(handlers_.RegisterState(Registration("resnet18", "a")).ok());
+  for (int match : kUnknownMatches) {
+    for (bool with_state_type : {true, false}) {
+      v1::ListStatesRequest request;
+      if (with_state_type) {
+        *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+      }
+      request.set_match(static_cast<v1::StateTypeMatch>(match));
+      absl::Status status = handlers_.ListStates(request).status();
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << match;
+      EXPECT_EQ(Reason(status), "INVALID_FILTER");
+      EXPECT_THAT(BadFields(status), ElementsAre("match"));
+      EXPECT_THAT(GetErrorInfo(status)->metadata(),
+                  UnorderedElementsAre(Pair("match", "UNKNOWN_ENUM_VALUE")));
+      EXPECT_THAT(std::string(status.message()),
+                  HasSubstr("STATE_TYPE_MATCH_EXACT (2)"));
+    }
+  }
+}
+
+TEST_F(RegistryHandlersTest, ListNamesAnUnknownMatchWithTheOtherBadFields) {
+  v1::ListStatesRequest request;
+  *request.mutable_state_type() = MakeStateType("pytorch", "res net");
+  request.set_match(static_cast<v1::StateTypeMatch>(99));
+  request.set_training_id("a.b");
+  request.set_page_size(-1);
+  absl::Status status = handlers_.ListStates(request).status();
+  EXPECT_EQ(Reason(status), "INVALID_FILTER");
+  EXPECT_THAT(BadFields(status), ElementsAre("state_type.architecture", "match",
+                                             "training_id", "page_size"));
+}
+
+TEST_F(RegistryHandlersTest, UnknownMatchIsRefusedBeforeThePageToken) {
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(
+        handlers_
+            .RegisterState(Registration("resnet18", "t" + std::to_string(i)))
+            .ok());
+  }
+  v1::ListStatesRequest request;
+  *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+  request.set_page_size(1);
+  absl::StatusOr<v1::ListStatesResponse> page = handlers_.ListStates(request);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_FALSE(page->next_page_token().empty());
+
+  // Before, an unknown match read as COMPATIBLE and so continued this
+  // listing. Now it is the filter that is wrong, not the token.
+  v1::ListStatesRequest next = request;
+  next.set_page_token(page->next_page_token());
+  for (int match : kUnknownMatches) {
+    next.set_match(static_cast<v1::StateTypeMatch>(match));
+    absl::Status status = handlers_.ListStates(next).status();
+    EXPECT_EQ(Reason(status), "INVALID_FILTER") << match;
+    EXPECT_THAT(BadFields(status), ElementsAre("match"));
+  }
+  // Unset and COMPATIBLE are one filter, so a token made under one
+  // continues under the other.
+  next.set_match(v1::STATE_TYPE_MATCH_COMPATIBLE);
+  absl::StatusOr<v1::ListStatesResponse> rest = handlers_.ListStates(next);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(rest->states_size(), 1);
+  EXPECT_EQ(rest->states(0).name(), "pytorch.resnet18.cls1000.t1");
+}
+
+TEST_F(RegistryHandlersTest, WatchRefusesAnUnknownMatch) {
+  for (int match : kUnknownMatches) {
+    for (bool with_state_type : {true, false}) {
+      v1::WatchStatesRequest request;
+      if (with_state_type) {
+        *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+      }
+      request.set_match(static_cast<v1::StateTypeMatch>(match));
+      request.set_start_revision(5);
+      absl::Status status = handlers_.WatchFilter(request).status();
+      EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << match;
+      EXPECT_EQ(Reason(status), "INVALID_FILTER");
+      EXPECT_THAT(BadFields(status), ElementsAre("match"));
+      EXPECT_THAT(GetErrorInfo(status)->metadata(),
+                  UnorderedElementsAre(Pair("match", "UNKNOWN_ENUM_VALUE")));
+    }
+  }
+  for (v1::StateTypeMatch match :
+       {v1::STATE_TYPE_MATCH_UNSPECIFIED, v1::STATE_TYPE_MATCH_COMPATIBLE,
+        v1::STATE_TYPE_MATCH_EXACT}) {
+    v1::WatchStatesRequest request;
+    *request.mutable_state_type() = MakeStateType("pytorch", "resnet18");
+    request.set_match(match);
+    absl::StatusOr<StateFilter> filter = handlers_.WatchFilter(request);
+    ASSERT_TRUE(filter.ok()) << filter.status();
+    EXPECT_EQ(filter->exact, match == v1::STATE_TYPE_MATCH_EXACT);
+  }
+}
+
+// Appends to `paths` the path of every enum field under `message`, as
+// `Message.field.subfield`; `seen` breaks cycles of recursive messages.
+void CollectEnumFields(const google::protobuf::Descriptor& message,
+                       const std::string& prefix,
+                       std::set<const google::protobuf::Descriptor*>& seen,
+                       std::vector<std::string>& paths) {
+  if (!seen.insert(&message).second) return;
+  for (int i = 0; i < message.field_count(); ++i) {
+    const google::protobuf::FieldDescriptor& field = *message.field(i);
+    const std::string path = prefix + "." + field.name();
+    if (field.type() == google::protobuf::FieldDescriptor::TYPE_ENUM) {
+      paths.push_back(path);
+    } else if (field.message_type() != nullptr) {
+      CollectEnumFields(*field.message_type(), path, seen, paths);
+    }
+  }
+  seen.erase(&message);
+}
+
+TEST(RequestEnumFieldsTest, EveryEnumFieldOfARequestIsValidated) {
+  // The enum fields that ValidateFilterFields() checks. A new enum field in
+  // a request must be checked too (AppendEnumViolation() in its handler,
+  // with a test like the ones above), then listed here.
+  const std::vector<std::string> validated = {"ListStatesRequest.match",
+                                              "WatchStatesRequest.match"};
+  const google::protobuf::ServiceDescriptor* service =
+      v1::ListStatesRequest::descriptor()->file()->FindServiceByName(
+          "StateService");
+  ASSERT_NE(service, nullptr);
+  std::vector<std::string> found;
+  for (int i = 0; i < service->method_count(); ++i) {
+    const google::protobuf::Descriptor& input =
+        *service->method(i)->input_type();
+    std::set<const google::protobuf::Descriptor*> seen;
+    CollectEnumFields(input, input.name(), seen, found);
+  }
+  EXPECT_EQ(found, validated)
+      << "an enum field of a request is not validated: proto3 keeps unknown "
+         "numbers, so refuse them with AppendEnumViolation()";
 }
 
 }  // namespace
