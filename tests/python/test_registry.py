@@ -720,6 +720,42 @@ class ListFilterTest(FreshServerTestCase):
                     self.stub.ListStates, pb.ListStatesRequest(**fields),
                     INVALID_ARGUMENT, "INVALID_FILTER", fields=want)
 
+    def test_unknown_match_is_refused(self):
+        # Proto3 enums are open: Python sends any number, and statesd used
+        # to read one it does not declare as COMPATIBLE.
+        register_many(self.stub, [make_state("pytorch.resnet18.a"),
+                                  make_state("pytorch.resnet18.b")])
+        resnet18 = state_type("pytorch", "resnet18")
+        token = self.stub.ListStates(
+            pb.ListStatesRequest(state_type=resnet18, page_size=1),
+            timeout=TIMEOUT).next_page_token
+        self.assertTrue(token)
+        for match in (99, 3, -1):
+            for what, fields in (
+                    ("with state_type", dict(state_type=resnet18)),
+                    ("without state_type", {}),
+                    ("with a page token", dict(state_type=resnet18,
+                                               page_token=token))):
+                with self.subTest(match=match, what=what):
+                    details = self.assertRpcError(
+                        self.stub.ListStates,
+                        pb.ListStatesRequest(match=match, **fields),
+                        INVALID_ARGUMENT, "INVALID_FILTER", fields={"match"})
+                    self.assertEqual(details.metadata,
+                                     {"match": "UNKNOWN_ENUM_VALUE"})
+                    [(_, description)] = details.field_violations
+                    self.assertIn("is %d" % match, description)
+                    for value in ("STATE_TYPE_MATCH_UNSPECIFIED (0)",
+                                  "STATE_TYPE_MATCH_COMPATIBLE (1)",
+                                  "STATE_TYPE_MATCH_EXACT (2)"):
+                        self.assertIn(value, description)
+        # The declared values still work, and unset is COMPATIBLE: the
+        # token of an unset match continues a COMPATIBLE listing.
+        response = self.stub.ListStates(
+            pb.ListStatesRequest(state_type=resnet18, match=COMPATIBLE,
+                                 page_token=token), timeout=TIMEOUT)
+        self.assertEqual(names(response.states), ["pytorch.resnet18.b"])
+
 
 # --- ListStates: pages and page tokens ---------------------------------------------
 

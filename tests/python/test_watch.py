@@ -294,6 +294,31 @@ class WatchEventsTest(WatchTestCase):
         self.watch_error(invalid, "INVALID_FILTER", fields={"training_id"},
                          training_id="x.y")
 
+    def test_unknown_match_is_refused(self):
+        # Proto3 keeps numbers that StateTypeMatch does not declare; such a
+        # watch used to run as COMPATIBLE.
+        register(self.stub, make_state("pytorch.resnet18.cls1000.a"))
+        invalid = grpc.StatusCode.INVALID_ARGUMENT
+        # No subTest: on a server that takes the watch, the first case
+        # already fails (after watch_error's 10 s wait for the end).
+        for match in (99, 3, -1):
+            for fields in (dict(state_type=state_type("pytorch", "resnet18")),
+                           {}):
+                details = self.watch_error(invalid, "INVALID_FILTER",
+                                           fields={"match"}, match=match,
+                                           **fields)
+                self.assertEqual(details.metadata,
+                                 {"match": "UNKNOWN_ENUM_VALUE"}, details)
+                [(_, description)] = details.field_violations
+                self.assertIn("is %d" % match, description)
+                self.assertIn("STATE_TYPE_MATCH_EXACT (2)", description)
+        # A declared value still watches.
+        reader = self.watch(state_type=state_type("pytorch", "resnet18"),
+                            match=EXACT)
+        events, complete = reader.read_snapshot(timeout=10)
+        self.assertEqual(events, [])
+        self.assertTrue(complete.snapshot_complete)
+
 
 class FilteredWatchTest(WatchTestCase):
 
