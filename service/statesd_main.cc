@@ -230,23 +230,6 @@ absl::StatusOr<std::unique_ptr<mozuma::states::StateStore>> OpenStore(
   return std::unique_ptr<mozuma::states::StateStore>(*std::move(store));
 }
 
-// What to add to a listening failure so that the operator can fix it.
-std::string ListenHint(const absl::Status& status, const std::string& listen) {
-  absl::StatusOr<mozuma::states::ListenAddress> address =
-      mozuma::states::ParseListenAddress(listen);
-  if (!address.ok() ||
-      address->kind != mozuma::states::ListenAddress::Kind::kTcp) {
-    return "";
-  }
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  if (status.code() == absl::StatusCode::kUnavailable ||
-      status.code() == absl::StatusCode::kPermissionDenied) {
-    return absl::StrCat("; pick another port, or --listen=", host,
-                        ":0 for a free one (the startup line names it)");
-  }
-  return "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -360,10 +343,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<mozuma::states::Server>> server =
       mozuma::states::Server::Start(options, *std::move(store));
   if (!server.ok()) {
-    return Fail(kExitListen,
-                absl::StrCat("cannot listen on ", options.listen, ": ",
-                             server.status().message(),
-                             ListenHint(server.status(), options.listen)));
+    return Fail(kExitListen, absl::StrCat("cannot listen on ", options.listen,
+                                          ": ", server.status().message()));
   }
 
   std::cout << "statesd: serving mozuma.states.v1.StateService on "

@@ -77,12 +77,16 @@ int TryBind(const addrinfo& address) {
 }
 
 absl::Status BindError(int error, const std::string& ip, int port) {
+  // For the two failures that another port mends.
+  const std::string another_port =
+      absl::StrCat("; pick another port, or --listen=", ip,
+                   ":0 for a free one (the startup line names it)");
   switch (error) {
     case EADDRINUSE:
       return absl::UnavailableError(absl::StrCat(
           "port ", port, " of ", ip,
           " is already in use by another process (ss -ltnp 'sport = :", port,
-          "' shows which)"));
+          "' shows which)", another_port));
     case EADDRNOTAVAIL:
       return absl::FailedPreconditionError(absl::StrCat(
           ip,
@@ -91,10 +95,10 @@ absl::Status BindError(int error, const std::string& ip, int port) {
           "interface)"));
     case EACCES:
     case EPERM:
-      return absl::PermissionDeniedError(
-          absl::StrCat("permission denied for port ", port, ": ports below ",
-                       UnprivilegedPortStart(),
-                       " need root or the CAP_NET_BIND_SERVICE capability"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "permission denied for port ", port, ": ports below ",
+          UnprivilegedPortStart(),
+          " need root or the CAP_NET_BIND_SERVICE capability", another_port));
     case EAFNOSUPPORT:
       return absl::FailedPreconditionError(absl::StrCat(
           ip,

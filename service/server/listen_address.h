@@ -44,7 +44,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view listen);
 // closes them; for a unix socket, checks its directory and whether a
 // process already listens on the file (gRPC would silently replace the
 // socket file of a running server). Returns OK when gRPC can be expected to
-// bind, or, with a one-line message that names the cause:
+// bind, or, with a one-line message that names the cause (and, for a TCP
+// port in use or privileged, how to pick another):
 //   INVALID_ARGUMENT     the host name does not resolve
 //   UNAVAILABLE          the address is in use by another process
 //   FAILED_PRECONDITION  the host is not an address of this machine, or the
